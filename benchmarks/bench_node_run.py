@@ -1,0 +1,213 @@
+"""Benchmark: the 6 palliative specs in one `lhs node run` vs hand-written DuckDB SQL.
+
+Run by hand (not a test):
+
+    python benchmarks/bench_node_run.py --persons 1000000 --repeat 3
+    python benchmarks/bench_node_run.py --scaling 100000 1000000 10000000
+
+Both sides read the same Parquet files in place and produce the same cube (finest cells and
+every margin). Runs alternate (lhs, hand, lhs, hand, ...), each in a fresh process, so both pay
+their own start-up; wall time and peak RSS come from the operating system (wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+
+HAND_SQL = """
+WITH
+person AS (SELECT * FROM read_parquet('{d}/person.parquet')),
+first_death AS (
+  SELECT person_id, min(death_date) AS death_date
+  FROM read_parquet('{d}/death.parquet') GROUP BY person_id),
+visits AS (
+  SELECT person_id, visit_concept_id, visit_start_date, visit_end_date
+  FROM read_parquet('{d}/visit_occurrence.parquet')
+  WHERE visit_end_date IS NULL OR visit_end_date >= visit_start_date),
+drugs AS (
+  SELECT person_id, drug_exposure_start_date AS start,
+         upper(replace(drug_source_value, '.', '')) AS code
+  FROM read_parquet('{d}/drug_exposure.parquet')),
+cohort AS (
+  SELECT p.person_id, d.death_date, year(d.death_date) AS year,
+         CASE p.gender_concept_id WHEN 8507 THEN 'M' WHEN 8532 THEN 'F' ELSE 'U' END AS sex,
+         year(d.death_date) - p.year_of_birth AS age
+  FROM person p JOIN first_death d USING (person_id)
+  WHERE year(d.death_date) >= p.year_of_birth
+    AND p.person_id IN (
+      SELECT c.person_id FROM read_parquet('{d}/condition_occurrence.parquet') c
+      JOIN first_death d2 USING (person_id)
+      WHERE substr(upper(replace(c.condition_source_value, '.', '')), 1, 3)
+            BETWEEN 'C00' AND 'C97'
+        AND c.condition_start_date <= d2.death_date)),
+adm AS (SELECT DISTINCT c.person_id FROM cohort c JOIN visits v USING (person_id)
+        WHERE v.visit_concept_id IN (9201, 262)
+          AND v.visit_start_date BETWEEN c.death_date - 30 AND c.death_date),
+ed AS (SELECT c.person_id FROM cohort c JOIN visits v USING (person_id)
+       WHERE v.visit_concept_id IN (9203, 262)
+         AND v.visit_start_date BETWEEN c.death_date - 30 AND c.death_date
+       GROUP BY c.person_id HAVING count(*) >= 2),
+icu AS (SELECT DISTINCT c.person_id FROM cohort c
+        JOIN read_parquet('{d}/visit_detail.parquet') vd USING (person_id)
+        WHERE vd.visit_detail_concept_id = 32037
+          AND vd.visit_detail_start_date BETWEEN c.death_date - 30 AND c.death_date),
+chemo AS (SELECT DISTINCT c.person_id FROM cohort c JOIN drugs g USING (person_id)
+          WHERE g.code LIKE 'L01%' AND g.start BETWEEN c.death_date - 30 AND c.death_date),
+opioid AS (SELECT DISTINCT c.person_id FROM cohort c JOIN drugs g USING (person_id)
+           WHERE g.code LIKE 'N02A%' AND g.start BETWEEN c.death_date - 90 AND c.death_date),
+dih AS (SELECT DISTINCT c.person_id FROM cohort c JOIN visits v USING (person_id)
+        WHERE v.visit_concept_id IN (9201, 262) AND v.visit_start_date <= c.death_date
+          AND (v.visit_end_date >= c.death_date OR v.visit_end_date IS NULL))
+SELECT year, sex,
+       CASE WHEN age <= 17 THEN '0-17' WHEN age <= 64 THEN '18-64' WHEN age <= 74 THEN '65-74'
+            WHEN age <= 84 THEN '75-84' ELSE '85+' END AS age_band,
+       count(*) AS denominator,
+       count(adm.person_id) AS hospital_admission_last_30d,
+       count(ed.person_id) AS ed_visits_2plus_last_30d,
+       count(icu.person_id) AS icu_admission_last_30d,
+       count(chemo.person_id) AS anticancer_therapy_last_30d,
+       count(opioid.person_id) AS opioid_last_90d,
+       count(dih.person_id) AS died_in_hospital
+FROM cohort
+LEFT JOIN adm USING (person_id) LEFT JOIN ed USING (person_id) LEFT JOIN icu USING (person_id)
+LEFT JOIN chemo USING (person_id) LEFT JOIN opioid USING (person_id)
+LEFT JOIN dih USING (person_id)
+GROUP BY CUBE (year, sex, age_band)
+"""
+
+HAND_SCRIPT = """
+import json, sys, duckdb
+rows = duckdb.connect().execute(sys.argv[1]).fetchall()
+json.dump([list(map(str, r)) for r in rows], open(sys.argv[2], "w"))
+"""
+
+
+def ensure_extract(persons: int) -> Path:
+    """Generate (once) a Parquet extract of ``persons`` persons under benchmarks/data."""
+    folder = DATA / f"p{persons}"
+    if not (folder / "person.parquet").exists():
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "node.cli",
+                "synth",
+                "--persons",
+                str(persons),
+                "--seed",
+                "1",
+                "--out",
+                str(folder),
+                "--format",
+                "parquet",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"generated {persons:,} persons in {time.perf_counter() - started:.1f}s", flush=True)
+    return folder
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; return wall seconds and peak RSS in MiB."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def bench(persons: int, repeat: int) -> dict[str, float]:
+    """Alternate lhs and the hand SQL on one extract; return medians."""
+    folder = ensure_extract(persons)
+    out = Path(tempfile.mkdtemp())
+    lhs = [
+        sys.executable,
+        "-m",
+        "node.cli",
+        "node",
+        "run",
+        "palliative",
+        "--data",
+        str(folder),
+        "--out",
+        str(out / "lhs.json"),
+    ]
+    hand = [sys.executable, "-c", HAND_SCRIPT, HAND_SQL.format(d=folder), str(out / "hand.json")]
+    times: dict[str, list[float]] = {"lhs": [], "hand": []}
+    rss: dict[str, list[float]] = {"lhs": [], "hand": []}
+    for _ in range(repeat):
+        for name, cmd in (("lhs", lhs), ("hand", hand)):
+            t, m = timed(cmd)
+            times[name].append(t)
+            rss[name].append(m)
+    result = {
+        "persons": persons,
+        "lhs_s": statistics.median(times["lhs"]),
+        "hand_s": statistics.median(times["hand"]),
+        "lhs_rss_mib": max(rss["lhs"]),
+        "hand_rss_mib": max(rss["hand"]),
+    }
+    result["ratio"] = result["lhs_s"] / result["hand_s"]
+    check_same_totals(out / "lhs.json", out / "hand.json")
+    return result
+
+
+def check_same_totals(lhs_file: Path, hand_file: Path) -> None:
+    """Check the national totals of both sides agree, so the race is fair."""
+    lhs = json.loads(lhs_file.read_text())
+    hand = json.loads(hand_file.read_text())
+    total = next(r for r in hand if r[0] == "None" and r[1] == "None" and r[2] == "None")
+    names = [
+        "hospital_admission_last_30d",
+        "ed_visits_2plus_last_30d",
+        "icu_admission_last_30d",
+        "anticancer_therapy_last_30d",
+        "opioid_last_90d",
+        "died_in_hospital",
+    ]
+    for i, name in enumerate(names):
+        cell = next(
+            c
+            for c in lhs[name]["cells"]
+            if c["year"] is None and c["sex"] is None and c["age_band"] is None
+        )
+        if str(cell["denominator"]) != total[3] or str(cell["numerator"]) != total[4 + i]:
+            raise SystemExit(f"{name}: lhs {cell} differs from hand-written SQL {total}")
+
+
+def main() -> None:
+    """Run the benchmark and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scaling", type=int, nargs="*", help="several sizes, one row each")
+    args = parser.parse_args()
+    os.chdir(HERE.parent)
+    sizes = args.scaling or [args.persons]
+    print(f"{'persons':>11} {'lhs s':>8} {'hand s':>8} {'ratio':>6} {'lhs MiB':>8} {'hand MiB':>9}")
+    for n in sizes:
+        r = bench(n, args.repeat)
+        print(
+            f"{n:>11,} {r['lhs_s']:>8.2f} {r['hand_s']:>8.2f} {r['ratio']:>6.2f}"
+            f" {r['lhs_rss_mib']:>8.0f} {r['hand_rss_mib']:>9.0f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

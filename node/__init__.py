@@ -1,0 +1,1 @@
+"""lhs node: runs approved query specs on a provider's own extract."""

@@ -1,0 +1,252 @@
+"""`lhs node check`: is an extract usable, and what in it does the node set aside?
+
+Reports each contract table (present, rows, missing columns), values that do
+not parse (dates that are not ISO YYYY-MM-DD, ids that are not whole numbers)
+and the rows the conventions make invalid.  It only reads.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import click
+import sqlalchemy as sa
+
+from protocol import EVENT_TABLES, TABLES
+
+from .errors import DataSourceError
+from .sources import DataSource, FolderSource, first_line, open_source
+
+__all__ = ["CheckReport", "TableReport", "check_command", "check_source", "format_report"]
+
+
+@dataclass
+class TableReport:
+    """What the check found in one contract table."""
+
+    name: str
+    present: bool
+    rows: int = 0
+    missing_columns: list[str] = field(default_factory=list)
+    unparseable: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class CheckReport:
+    """The whole extract: tables, unparseable values and invalid rows."""
+
+    location: str
+    tables: list[TableReport]
+    findings: list[tuple[str, int, str]] = field(default_factory=list)
+    """(what, count, what the node does about it)."""
+
+    @property
+    def problems(self) -> list[str]:
+        """Return what makes the extract unusable, one line each."""
+        out = []
+        for t in self.tables:
+            if not t.present:
+                out.append(f"table '{t.name}' is missing")
+            elif t.missing_columns:
+                out.append(f"table '{t.name}' lacks column(s) {', '.join(t.missing_columns)}")
+            for column, n in t.unparseable.items():
+                kind = TABLES[t.name][column]
+                expected = "an ISO date (YYYY-MM-DD)" if kind == "date" else "a whole number"
+                out.append(f"{t.name}.{column}: {n} value(s) are not {expected}")
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """Return whether every query of the library can run on this extract."""
+        return not self.problems
+
+
+def _scalar(connection: sa.Connection, statement: sa.Select) -> int:
+    return int(connection.execute(statement).scalar_one() or 0)
+
+
+def _unparseable(source: FolderSource, table: str) -> dict[str, int]:
+    present = source.raw_columns(table)
+    checks = []
+    for column, kind in TABLES[table].items():
+        if kind == "text" or column not in present:
+            continue
+        real = '"' + present[column][0].replace('"', '""') + '"'
+        target = "DATE" if kind == "date" else "BIGINT"
+        raw = f"CAST({real} AS VARCHAR)"
+        bad = f"{raw} IS NOT NULL AND TRIM({raw}) <> '' AND TRY_CAST({real} AS {target}) IS NULL"
+        if kind == "date":  # DuckDB also reads 2020-1-5; the contract says YYYY-MM-DD
+            bad = (
+                f"{raw} IS NOT NULL AND TRIM({raw}) <> '' AND (TRY_CAST({real} AS DATE) IS NULL"
+                f" OR NOT regexp_full_match(LEFT({raw}, 10), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}'))"
+            )
+        checks.append((column, f"COUNT(*) FILTER (WHERE {bad})"))
+    if not checks:
+        return {}
+    sql = f"SELECT {', '.join(c for _, c in checks)} FROM {source.reader_sql(table)}"
+    try:
+        with source.engine.connect() as connection:
+            counts = connection.exec_driver_sql(sql).one()
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(f"cannot read {source.files[table]}: {first_line(exc)}") from None
+    return {column: int(n) for (column, _), n in zip(checks, counts, strict=True) if n}
+
+
+def _findings(source: DataSource, usable: set[str]) -> list[tuple[str, int, str]]:
+    out: list[tuple[str, int, str]] = []
+    if "person" not in usable:
+        return out
+    person = source.table("person")
+    with source.connect() as c:
+        sex_unknown = _scalar(
+            c,
+            sa.select(sa.func.count()).where(
+                sa.or_(
+                    person.c.gender_concept_id.is_(None),
+                    person.c.gender_concept_id.not_in([8507, 8532]),
+                )
+            ),
+        )
+        out.append(("persons with unknown sex", sex_unknown, "counted as sex U"))
+        no_birth = _scalar(c, sa.select(sa.func.count()).where(person.c.year_of_birth.is_(None)))
+        out.append(("persons without a year of birth", no_birth, "excluded from every cohort"))
+        if "death" in usable:
+            death = source.table("death")
+            joined = death.join(person, person.c.person_id == death.c.person_id)
+            year = sa.cast(sa.extract("year", death.c.death_date), sa.Integer)
+            before = _scalar(
+                c,
+                sa.select(sa.func.count(sa.distinct(death.c.person_id)))
+                .select_from(joined)
+                .where(year < person.c.year_of_birth),
+            )
+            out.append(
+                (
+                    "persons whose year of death is before their year of birth",
+                    before,
+                    "excluded from every cohort",
+                )
+            )
+            per_person = (
+                sa.select(death.c.person_id)
+                .group_by(death.c.person_id)
+                .having(sa.func.count() > 1)
+                .subquery()
+            )
+            several = _scalar(c, sa.select(sa.func.count()).select_from(per_person))
+            out.append(("persons with more than one death row", several, "earliest date used"))
+        if "visit_occurrence" in usable:
+            v = source.table("visit_occurrence")
+            backwards = _scalar(
+                c, sa.select(sa.func.count()).where(v.c.visit_end_date < v.c.visit_start_date)
+            )
+            out.append(("visits that end before they start", backwards, "never counted"))
+        for name, info in EVENT_TABLES.items():
+            if name in ("death",) or name not in usable:
+                continue
+            events = source.table(name)
+            known = sa.exists().where(person.c.person_id == events.c.person_id)
+            orphans = _scalar(
+                c,
+                sa.select(sa.func.count()).select_from(events).where(~known.correlate(events)),
+            )
+            out.append((f"{name} rows of persons not in person", orphans, "ignored"))
+            if "death" in usable:
+                death = source.table("death")
+                after = _scalar(
+                    c,
+                    sa.select(sa.func.count())
+                    .select_from(events.join(death, death.c.person_id == events.c.person_id))
+                    .where(events.c[info.date] > death.c.death_date),
+                )
+                out.append(
+                    (
+                        f"{name} rows dated after death",
+                        after,
+                        "outside every window that ends at death",
+                    )
+                )
+    return out
+
+
+def check_source(source: DataSource) -> CheckReport:
+    """Check an extract against the contract; read-only."""
+    tables: list[TableReport] = []
+    usable: set[str] = set()
+    for name in TABLES:
+        if not source.has_table(name):
+            tables.append(TableReport(name, present=False))
+            continue
+        report = TableReport(name, present=True)
+        tables.append(report)
+        try:
+            source.table(name)
+        except DataSourceError as exc:
+            if "lacks column" not in str(exc):
+                raise
+            if isinstance(source, FolderSource):
+                present = source.raw_columns(name)
+            else:
+                present = source.real_columns(name)  # type: ignore[attr-defined]
+            report.missing_columns = [c for c in TABLES[name] if c not in present]
+            continue
+        if isinstance(source, FolderSource):
+            report.unparseable = _unparseable(source, name)
+        try:
+            with source.connect() as c:
+                report.rows = _scalar(c, sa.select(sa.func.count()).select_from(source.table(name)))
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataSourceError(f"cannot read table '{name}': {first_line(exc)}") from None
+        if not report.unparseable:
+            usable.add(name)
+    try:
+        findings = _findings(source, usable)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(f"cannot check {source.location}: {first_line(exc)}") from None
+    return CheckReport(source.location, tables, findings)
+
+
+def format_report(report: CheckReport) -> str:
+    """Return the report as text for a terminal."""
+    lines = [f"Extract: {report.location}", "", f"{'table':<22} {'rows':>12}  status"]
+    for t in report.tables:
+        if not t.present:
+            status = "MISSING"
+        elif t.missing_columns:
+            status = "MISSING COLUMNS: " + ", ".join(t.missing_columns)
+        elif t.unparseable:
+            status = "UNPARSEABLE: " + ", ".join(f"{c} ({n})" for c, n in t.unparseable.items())
+        else:
+            status = "ok"
+        rows = f"{t.rows:,}" if t.present and not t.missing_columns else "-"
+        lines.append(f"{t.name:<22} {rows:>12}  {status}")
+    lines += ["", "Data quality (the contract's conventions)"]
+    for what, n, action in report.findings:
+        lines.append(f"  {n:>10,}  {what}" + (f": {action}" if n else ""))
+    lines += [
+        "",
+        "Result: " + ("usable" if report.ok else "NOT usable: " + "; ".join(report.problems)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@click.command("check")
+@click.option("--data", required=True, help="Extract folder (CSV/Parquet) or SQLAlchemy URL.")
+@click.option("--schema", help="Database schema of the extract tables.")
+def check_command(data: str, schema: str | None) -> None:
+    """Check an extract: tables, columns, types and the contract's invalid rows."""
+    try:
+        source = open_source(data, schema=schema)
+        try:
+            report = check_source(source)
+        finally:
+            source.close()
+    except DataSourceError as exc:
+        click.echo(f"lhs: error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(format_report(report), nl=False)
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"lhs: error: {problem}", err=True)
+        sys.exit(1)

@@ -1,0 +1,13 @@
+"""Errors a node operator can cause; each message is one line naming the problem."""
+
+from __future__ import annotations
+
+__all__ = ["DataSourceError", "NodeError"]
+
+
+class NodeError(Exception):
+    """Base of every error a node operator can cause."""
+
+
+class DataSourceError(NodeError):
+    """The extract cannot be opened or read as the contract describes."""

@@ -1,0 +1,197 @@
+"""Run approved specs on a data source and protect every result before it leaves.
+
+The database does the counting (one statement per shared cohort); this module
+turns the finest cells into a cube with every margin and applies disclosure
+control with the effective k: the highest of the node's floor, the spec's own
+setting and what the operator asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from protocol import (
+    Cube,
+    MeasureDef,
+    ProtectedCube,
+    QuerySpec,
+    SumDaysMeasure,
+    UnitsMeasure,
+    UnitsWithMeasure,
+    protect,
+    spec_hash,
+)
+
+from .compiler import AGE_BANDS, CompiledGroup, compile_specs
+from .errors import DataSourceError, NodeError
+from .sources import DataSource, first_line
+
+__all__ = ["DEFAULT_FLOOR", "QueryResult", "effective_k", "fetch_finest", "run_specs"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FLOOR = 10
+"""The contract's minimum cell size; a node may only raise it."""
+
+SEXES = ("F", "M", "U")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """One spec's protected cube, ready to publish."""
+
+    spec: QuerySpec
+    spec_hash: str
+    protected: ProtectedCube
+
+    @property
+    def k(self) -> int:
+        """Return the minimum cell size the cube was protected with."""
+        return self.protected.k
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the published form: query, version, hash, k and every cell."""
+        return {
+            "query": self.spec.id,
+            "version": self.spec.version,
+            "spec_hash": self.spec_hash,
+            "min_cell": self.k,
+            "cells": self.protected.rows(),
+        }
+
+
+def effective_k(spec: QuerySpec, floor: int = DEFAULT_FLOOR, requested: int | None = None) -> int:
+    """Return the k a spec runs with: never below the floor, the spec's or the request's."""
+    if floor < DEFAULT_FLOOR:
+        raise NodeError(
+            f"the node's minimum cell size {floor} is below the contract's {DEFAULT_FLOOR}"
+        )
+    if requested is not None and requested < floor:
+        raise NodeError(
+            f"--min-cell {requested} is below this node's floor of {floor}; it can only raise it"
+        )
+    return max(floor, spec.disclosure.min_cell, requested or 0)
+
+
+def measure_defs(spec: QuerySpec) -> tuple[MeasureDef, ...]:
+    """Return the disclosure roles of a spec's measures."""
+    denominator = spec.denominator.name
+    defs: list[MeasureDef] = []
+    for m in spec.measures:
+        if isinstance(m, UnitsMeasure):
+            defs.append(MeasureDef(m.name, "count"))
+        elif isinstance(m, UnitsWithMeasure):
+            defs.append(MeasureDef(m.name, "count", parent=denominator))
+        elif isinstance(m, SumDaysMeasure):
+            defs.append(MeasureDef(m.name, "sum", parent=denominator))
+    return tuple(defs)
+
+
+def _domains(dims: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    domains: dict[str, list[Any]] = {}
+    for dim in dims:
+        if dim == "sex":
+            domains[dim] = list(SEXES)
+        elif dim == "age_band":
+            domains[dim] = [label for label, _, _ in AGE_BANDS]
+        else:
+            years = [int(r[dim]) for r in rows]
+            domains[dim] = list(range(min(years), max(years) + 1)) if years else []
+    return domains
+
+
+def _fetch(source: DataSource, connection: sa.Connection, group: CompiledGroup) -> list[dict]:
+    try:
+        result = connection.execute(group.statement)
+        rows = [dict(row._mapping) for row in result]
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(
+            f"the extract at {source.location} could not be queried: {first_line(exc)}"
+        ) from None
+    return rows
+
+
+def fetch_finest(
+    specs: Sequence[QuerySpec], source: DataSource
+) -> dict[str, tuple[list[dict[str, Any]], dict[str, list[Any]]]]:
+    """Count the finest cells of every spec (one statement per shared cohort, one connection).
+
+    Returns, per spec id, the finest-cell rows (dimension values and measures)
+    and the domain of each dimension.
+    """
+    groups = compile_specs(specs, source.table)
+    finest: dict[str, tuple[list[dict[str, Any]], dict[str, list[Any]]]] = {}
+    with source.connect() as connection:
+        for group in groups:
+            started = time.perf_counter()
+            rows = _fetch(source, connection, group)
+            log.info(
+                "cohort %s: %d finest cells for %s in %.2fs",
+                group.specs[0].cohort.name,
+                len(rows),
+                ", ".join(s.id for s in group.specs),
+                time.perf_counter() - started,
+            )
+            domains = _domains(group.dimensions, rows)
+            for spec in group.specs:
+                finest[spec.id] = (_project(spec, group, rows), domains)
+    return finest
+
+
+def _project(spec: QuerySpec, group: CompiledGroup, rows: list[dict[str, Any]]) -> list[dict]:
+    # A group counts the union of its specs' dimensions; a spec with fewer sums over the rest.
+    cells: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[d] for d in spec.dimensions)
+        cell = cells.setdefault(
+            key,
+            {**dict(zip(spec.dimensions, key, strict=True)), **{m.name: 0 for m in spec.measures}},
+        )
+        for m in spec.measures:
+            cell[m.name] += int(row[group.columns[(spec.id, m.name)]] or 0)
+    return list(cells.values())
+
+
+def run_specs(
+    specs: Sequence[QuerySpec],
+    source: DataSource,
+    *,
+    floor: int = DEFAULT_FLOOR,
+    min_cell: int | None = None,
+) -> list[QueryResult]:
+    """Run specs on a source (one connection, cohorts shared) and protect each result."""
+    ks = {spec.id: effective_k(spec, floor, min_cell) for spec in specs}
+    finest = fetch_finest(specs, source)
+    return [_protect_one(spec, *finest[spec.id], ks[spec.id]) for spec in specs]
+
+
+def _protect_one(
+    spec: QuerySpec, finest: list[dict[str, Any]], domains: dict[str, list[Any]], k: int
+) -> QueryResult:
+    started = time.perf_counter()
+    cube = Cube.from_finest(
+        spec.dimensions, measure_defs(spec), finest, {d: domains[d] for d in spec.dimensions}
+    )
+    protected = protect(cube, k)
+    report = protected.report
+    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(report.by_reason.items()))
+    log.info(
+        "%s: %d values, %d suppressed (primary %d, secondary %d%s), LP audit passed"
+        " (%d LPs), k=%d, %.2fs",
+        spec.id,
+        report.values,
+        report.primary + report.secondary,
+        report.primary,
+        report.secondary,
+        f"; {reasons}" if reasons else "",
+        report.audit_lps,
+        k,
+        time.perf_counter() - started,
+    )
+    return QueryResult(spec, spec_hash(spec), protected)

@@ -1,0 +1,256 @@
+"""Where a node's extract lives: a folder of CSV/Parquet files, or a SQL database.
+
+Both give the compiler the same thing: ``table(name)``, a SQLAlchemy table
+whose columns are the contract's, keyed by their canonical lower-case names
+whatever case the source uses.  A folder is read in place by an in-memory
+DuckDB through one view per table; nothing is loaded into Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from protocol import TABLES
+
+from .errors import DataSourceError
+
+__all__ = ["DataSource", "FolderSource", "SqlSource", "open_source"]
+
+SA_TYPES: dict[str, type[sa.types.TypeEngine]] = {
+    "integer": sa.BigInteger,
+    "date": sa.Date,
+    "text": sa.Text,
+}
+DUCKDB_TYPES = {"integer": "BIGINT", "date": "DATE", "text": "VARCHAR"}
+SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+def first_line(exc: BaseException) -> str:
+    """Return the first line of a (database) error's message."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DataSource:
+    """An extract the compiler can query: tables by canonical name, one connection."""
+
+    location: str
+    dialect: str
+    schema: str | None = None
+
+    def __init__(self) -> None:
+        self._tables: dict[str, sa.Table] = {}
+
+    def has_table(self, name: str) -> bool:
+        """Return whether the extract has the table (in any case)."""
+        raise NotImplementedError
+
+    def table(self, name: str) -> sa.Table:
+        """Return the contract's table ``name``, columns keyed by canonical names."""
+        if name not in self._tables:
+            if name not in TABLES:
+                raise DataSourceError(f"'{name}' is not a table of the contract")
+            self._tables[name] = self._build_table(name)
+        return self._tables[name]
+
+    def _build_table(self, name: str) -> sa.Table:
+        raise NotImplementedError
+
+    def _missing_columns(self, name: str, present: dict[str, str]) -> None:
+        missing = [c for c in TABLES[name] if c not in present]
+        if missing:
+            raise DataSourceError(
+                f"table '{name}' in {self.location} lacks column(s) {', '.join(missing)}"
+            )
+
+    def _no_table(self, name: str) -> DataSourceError:
+        return DataSourceError(f"extract has no table '{name}' (looked in {self.location})")
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """Yield a connection for the compiled statements."""
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except sa.exc.OperationalError as exc:
+            raise DataSourceError(
+                f"lost the connection to {self.location}: {first_line(exc)}"
+            ) from None
+
+    engine: sa.Engine
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+
+class FolderSource(DataSource):
+    """A folder of CSV or Parquet files, one per table, read in place by DuckDB."""
+
+    dialect = "duckdb"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+        self.location = str(folder)
+        self.files = self._scan(folder)
+        # One shared in-memory database: the views must be visible to every statement.
+        self.engine = sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+        self._raw_columns: dict[str, dict[str, tuple[str, str]]] = {}
+
+    @staticmethod
+    def _scan(folder: Path) -> dict[str, Path]:
+        if not folder.exists():
+            raise DataSourceError(f"extract folder {folder} does not exist")
+        if not folder.is_dir():
+            raise DataSourceError(f"{folder} is not a folder (give a folder of CSV/Parquet files)")
+        files: dict[str, Path] = {}
+        for path in sorted(folder.iterdir()):
+            lower = path.name.lower()
+            suffix = next((s for s in SUFFIXES if lower.endswith(s)), None)
+            if suffix is None or not path.is_file():
+                continue
+            table = lower[: -len(suffix)]
+            if table in files:
+                raise DataSourceError(
+                    f"two files for table '{table}' in {folder}: "
+                    f"{files[table].name} and {path.name}"
+                )
+            files[table] = path
+        if not files:
+            raise DataSourceError(f"no CSV or Parquet files in {folder}")
+        return files
+
+    def _reader(self, path: Path) -> str:
+        if path.name.lower().endswith(".parquet"):
+            return f"read_parquet({_literal(str(path))})"
+        # Every column as text, cast by the view: no guessing of types from a sample of rows.
+        return f"read_csv({_literal(str(path))}, header=true, all_varchar=true, auto_detect=true)"
+
+    def raw_columns(self, name: str) -> dict[str, tuple[str, str]]:
+        """Return the file's columns: canonical lower-case name -> (real name, DuckDB type)."""
+        if name not in self._raw_columns:
+            path = self.files.get(name)
+            if path is None:
+                raise self._no_table(name)
+            try:
+                with self.engine.connect() as connection:
+                    described = connection.exec_driver_sql(
+                        f"DESCRIBE SELECT * FROM {self._reader(path)}"
+                    ).all()
+            except sa.exc.SQLAlchemyError as exc:
+                raise DataSourceError(f"cannot read {path}: {first_line(exc)}") from None
+            self._raw_columns[name] = {row[0].lower(): (row[0], row[1]) for row in described}
+        return self._raw_columns[name]
+
+    def has_table(self, name: str) -> bool:
+        """Return whether the folder has a file for the table."""
+        return name in self.files
+
+    def reader_sql(self, name: str) -> str:
+        """Return the DuckDB table function reading this table's file."""
+        path = self.files.get(name)
+        if path is None:
+            raise self._no_table(name)
+        return self._reader(path)
+
+    def _build_table(self, name: str) -> sa.Table:
+        present = self.raw_columns(name)
+        self._missing_columns(name, present)
+        selects = []
+        for column, kind in TABLES[name].items():
+            real, stored = present[column]
+            target = DUCKDB_TYPES[kind]
+            expr = _quote(real)
+            if stored.upper() != target:
+                expr = f"CAST({expr} AS {target})"
+            selects.append(f"{expr} AS {_quote(column)}")
+        sql = (
+            f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {', '.join(selects)}"
+            f" FROM {self._reader(self.files[name])}"
+        )
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(sql)
+        return sa.Table(
+            name,
+            sa.MetaData(),
+            *(sa.Column(c, SA_TYPES[t]()) for c, t in TABLES[name].items()),
+        )
+
+
+class SqlSource(DataSource):
+    """Tables in a database reached by a SQLAlchemy URL, optionally in a schema."""
+
+    def __init__(self, url: str, schema: str | None) -> None:
+        super().__init__()
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError:
+            raise DataSourceError(f"{url!r} is neither a folder nor a database URL") from None
+        self.location = parsed.render_as_string(hide_password=True)
+        if schema:
+            self.location += f" (schema {schema})"
+        self.schema = schema or None
+        try:
+            self.engine = sa.create_engine(parsed, pool_pre_ping=True)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise DataSourceError(f"cannot use {self.location}: {first_line(exc)}") from None
+        self.dialect = self.engine.dialect.name
+        try:
+            inspector = sa.inspect(self.engine)
+            names = inspector.get_table_names(schema=self.schema)
+            names += inspector.get_view_names(schema=self.schema)
+        except sa.exc.SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise DataSourceError(f"cannot open {self.location}: {first_line(exc)}") from None
+        self._names = {n.lower(): n for n in names}
+
+    def has_table(self, name: str) -> bool:
+        """Return whether the database has the table, in any case."""
+        return name in self._names
+
+    def real_columns(self, name: str) -> dict[str, str]:
+        """Return the table's columns: canonical lower-case name -> real name."""
+        if name not in self._names:
+            raise self._no_table(name)
+        try:
+            columns = sa.inspect(self.engine).get_columns(self._names[name], schema=self.schema)
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataSourceError(f"cannot read table '{name}': {first_line(exc)}") from None
+        return {c["name"].lower(): c["name"] for c in columns}
+
+    def _build_table(self, name: str) -> sa.Table:
+        present = self.real_columns(name)
+        self._missing_columns(name, present)
+        return sa.Table(
+            self._names[name],
+            sa.MetaData(),
+            *(sa.Column(present[c], SA_TYPES[t](), key=c) for c, t in TABLES[name].items()),
+            schema=self.schema,
+        )
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+._-]*://")
+
+
+def open_source(location: str, *, schema: str | None = None) -> DataSource:
+    """Open an extract: a folder path or a SQLAlchemy URL (with an optional schema)."""
+    if _URL.match(location):
+        return SqlSource(location, schema)
+    if schema:
+        raise DataSourceError("--schema applies to a database URL, not to a folder of files")
+    return FolderSource(Path(location))

@@ -1,0 +1,75 @@
+"""lhs protocol: the pure library shared by nodes and the coordinator.
+
+Query specs (model, YAML loading, JSON Schema, content hash), result cubes,
+and disclosure control (suppression and its LP audit).  No I/O beyond reading
+a spec file, no web framework.
+
+Errors: every problem a user can cause raises a subclass of ``ProtocolError``::
+
+    ProtocolError
+    ├── SpecInvalid        a spec is malformed, hostile or inconsistent
+    └── DisclosureError    a cube cannot be protected as asked
+        └── AuditFailed    a suppressed value would be derivable
+"""
+
+from ._audit import AuditResult, audit
+from ._cube import Cube, Key, MeasureDef
+from ._disclosure import ProtectedCube, SuppressionReport, primary_suppression, protect
+from ._errors import AuditFailed, DisclosureError, ProtocolError, SpecInvalid
+from ._explain import explain
+from ._loading import load_spec, parse_spec, spec_hash, spec_json_schema, spec_problems
+from ._omop import EVENT_TABLES, GENDER_CONCEPTS, TABLES, EventTable
+from ._spec import (
+    DIMENSIONS,
+    AgeRange,
+    Cohort,
+    Disclosure,
+    EndWindow,
+    EventCriterion,
+    Measure,
+    QuerySpec,
+    SumDaysMeasure,
+    UnitsMeasure,
+    UnitsWithMeasure,
+    Window,
+    normalize_code,
+)
+
+__all__ = [
+    "DIMENSIONS",
+    "EVENT_TABLES",
+    "GENDER_CONCEPTS",
+    "TABLES",
+    "AgeRange",
+    "AuditFailed",
+    "AuditResult",
+    "Cohort",
+    "Cube",
+    "Disclosure",
+    "DisclosureError",
+    "EndWindow",
+    "EventCriterion",
+    "EventTable",
+    "Key",
+    "Measure",
+    "MeasureDef",
+    "ProtectedCube",
+    "ProtocolError",
+    "QuerySpec",
+    "SpecInvalid",
+    "SumDaysMeasure",
+    "SuppressionReport",
+    "UnitsMeasure",
+    "UnitsWithMeasure",
+    "Window",
+    "audit",
+    "explain",
+    "load_spec",
+    "normalize_code",
+    "parse_spec",
+    "primary_suppression",
+    "protect",
+    "spec_hash",
+    "spec_json_schema",
+    "spec_problems",
+]

@@ -1,0 +1,139 @@
+"""The `lhs` command line as a user meets it: exit codes, one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from node.cli import cli
+
+
+def _run(*args: str):
+    return CliRunner().invoke(cli, list(args), prog_name="lhs")
+
+
+def _assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_validate_the_library() -> None:
+    result = _run("query", "validate", "palliative", "hip_fracture")
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok (") == 9
+
+
+def test_validate_reports_file_field_and_expectation(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    good = Path("queries/palliative/opioid_last_90d.yaml").read_text()
+    bad.write_text(good.replace("dimensions: [year, sex, age_band]", "dimensions: [person_id]"))
+    result = _run("query", "validate", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}: dimensions: 'person_id' identifies a person" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_explain_by_library_id() -> None:
+    result = _run("query", "explain", "icu_admission_last_30d")
+    assert result.exit_code == 0
+    assert "32037 (intensive care)" in result.output
+
+
+def test_unknown_spec_name() -> None:
+    _assert_one_line_error(_run("query", "explain", "no_such_query"), "no_such_query", "no such")
+
+
+def test_run_json_one_and_several(synth_csv: Path) -> None:
+    one = _run("node", "run", "opioid_last_90d", "--data", str(synth_csv))
+    assert one.exit_code == 0, one.output
+    payload = json.loads(one.output)
+    assert payload["query"] == "opioid_last_90d" and payload["min_cell"] == 10
+    assert payload["spec_hash"].startswith("sha256:")
+    total = [
+        c
+        for c in payload["cells"]
+        if c["year"] is None and c["sex"] is None and c["age_band"] is None
+    ]
+    assert len(total) == 1 and total[0]["denominator"] > 0
+    several = _run("node", "run", "palliative", "--data", str(synth_csv), "--min-cell", "12")
+    assert several.exit_code == 0, several.output
+    results = json.loads(several.output)
+    assert len(results) == 6 and all(r["min_cell"] == 12 for r in results.values())
+
+
+def test_run_csv_and_table(synth_csv: Path) -> None:
+    csv_out = _run("node", "run", "hip_fracture_los", "--data", str(synth_csv), "--format", "csv")
+    assert csv_out.exit_code == 0, csv_out.output
+    header = csv_out.output.splitlines()[0]
+    assert header == "query,version,min_cell,year,sex,age_band,measure,value,suppressed"
+    table = _run("node", "run", "died_in_hospital", "--data", str(synth_csv), "--format", "table")
+    assert table.exit_code == 0, table.output
+    assert "died_in_hospital v1" in table.output and "rate" in table.output
+
+
+def test_min_cell_below_the_floor_is_refused(synth_csv: Path) -> None:
+    result = _run("node", "run", "opioid_last_90d", "--data", str(synth_csv), "--min-cell", "5")
+    _assert_one_line_error(result, "--min-cell 5 is below this node's floor of 10")
+
+
+def test_node_floor_from_config(synth_csv: Path, tmp_path: Path) -> None:
+    config = tmp_path / "node.yaml"
+    config.write_text(f"data: {synth_csv}\nmin_cell: 20\n")
+    result = _run("node", "run", "opioid_last_90d", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["min_cell"] == 20
+    refused = _run("node", "run", "opioid_last_90d", "--config", str(config), "--min-cell", "15")
+    _assert_one_line_error(refused, "below this node's floor of 20")
+
+
+def test_missing_table_fails_cleanly_and_writes_nothing(synth_csv: Path, tmp_path: Path) -> None:
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for f in synth_csv.iterdir():
+        if not f.name.startswith("visit_detail"):
+            (partial / f.name).write_bytes(f.read_bytes())
+    out = tmp_path / "result.json"
+    result = _run(
+        "node", "run", "icu_admission_last_30d", "--data", str(partial), "--out", str(out)
+    )
+    _assert_one_line_error(result, "visit_detail")
+    assert not out.exists()
+    assert list(tmp_path.glob(".result.json*")) == []
+
+
+def test_hostile_spec_runs_nothing(synth_csv: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "evil.yaml"
+    spec.write_text("!!python/object/apply:os.system ['touch /tmp/lhs-pwned']\n")
+    result = _run("node", "run", str(spec), "--data", str(synth_csv))
+    _assert_one_line_error(result, "evil.yaml", "not valid YAML")
+    assert not Path("/tmp/lhs-pwned").exists()
+
+
+def test_no_data_given() -> None:
+    result = _run("node", "run", "opioid_last_90d")
+    assert result.exit_code == 2 and "--data" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_out_file_is_written_whole(synth_csv: Path, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"r.{fmt}"
+    result = _run(
+        "node",
+        "run",
+        "hip_fracture_mortality_30d",
+        "--data",
+        str(synth_csv),
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_text().strip()
