@@ -1,13 +1,15 @@
 """lhs protocol: the pure library shared by nodes and the coordinator.
 
 Query specs (model, YAML loading, JSON Schema, content hash), result cubes,
-and disclosure control (suppression and its LP audit).  No I/O beyond reading
+disclosure control (suppression and its LP audit) and signed envelopes
+(Ed25519 over canonical JSON).  No I/O beyond reading
 a spec file, no web framework.
 
 Errors: every problem a user can cause raises a subclass of ``ProtocolError``::
 
     ProtocolError
     ├── SpecInvalid        a spec is malformed, hostile or inconsistent
+    ├── SignatureInvalid   a signed envelope is malformed or its signature is wrong
     └── DisclosureError    a cube cannot be protected as asked
         └── AuditFailed    a suppressed value would be derivable
 """
@@ -15,7 +17,18 @@ Errors: every problem a user can cause raises a subclass of ``ProtocolError``::
 from ._audit import AuditResult, audit
 from ._cube import Cube, Key, MeasureDef
 from ._disclosure import ProtectedCube, SuppressionReport, primary_suppression, protect
-from ._errors import AuditFailed, DisclosureError, ProtocolError, SpecInvalid
+from ._envelope import (
+    canonical_json,
+    generate_private_key,
+    key_id,
+    load_private_key,
+    public_key_from_text,
+    public_key_text,
+    save_private_key,
+    sign,
+    verify,
+)
+from ._errors import AuditFailed, DisclosureError, ProtocolError, SignatureInvalid, SpecInvalid
 from ._explain import explain
 from ._loading import load_spec, parse_spec, spec_hash, spec_json_schema, spec_problems
 from ._omop import EVENT_TABLES, GENDER_CONCEPTS, TABLES, EventTable
@@ -56,6 +69,7 @@ __all__ = [
     "ProtectedCube",
     "ProtocolError",
     "QuerySpec",
+    "SignatureInvalid",
     "SpecInvalid",
     "SumDaysMeasure",
     "SuppressionReport",
@@ -63,13 +77,22 @@ __all__ = [
     "UnitsWithMeasure",
     "Window",
     "audit",
+    "canonical_json",
     "explain",
+    "generate_private_key",
+    "key_id",
+    "load_private_key",
     "load_spec",
     "normalize_code",
     "parse_spec",
     "primary_suppression",
     "protect",
+    "public_key_from_text",
+    "public_key_text",
+    "save_private_key",
+    "sign",
     "spec_hash",
     "spec_json_schema",
     "spec_problems",
+    "verify",
 ]

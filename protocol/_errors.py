@@ -6,7 +6,13 @@ Every error a user can cause (a bad spec, a bad signature, an unsafe cube) is a
 
 from __future__ import annotations
 
-__all__ = ["AuditFailed", "DisclosureError", "ProtocolError", "SpecInvalid"]
+__all__ = [
+    "AuditFailed",
+    "DisclosureError",
+    "ProtocolError",
+    "SignatureInvalid",
+    "SpecInvalid",
+]
 
 
 class ProtocolError(Exception):
@@ -34,3 +40,7 @@ class DisclosureError(ProtocolError):
 
 class AuditFailed(DisclosureError):
     """The LP audit found a suppressed value whose feasible interval is narrower than k."""
+
+
+class SignatureInvalid(ProtocolError):
+    """A signed envelope is malformed, signed by someone else, or its signature is wrong."""
