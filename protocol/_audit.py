@@ -13,7 +13,7 @@ exactly where their count is, and reveal no count.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +22,12 @@ from ._cube import Cube, Key
 from ._errors import DisclosureError
 from ._lp import LinearSystem, intervals
 
-__all__ = ["AuditResult", "audit", "complement_label"]
+__all__ = ["AuditResult", "audit", "complement_label", "count_entries"]
 
 TOLERANCE = 1e-6
+
+MENDED = 20
+"""Points on each side of a newly published value that are mixed pairwise into seeds."""
 
 Entry = tuple[Key, str]
 
@@ -46,7 +49,8 @@ class AuditResult:
     intervals: dict[Entry, tuple[float, float]]
     failures: tuple[Entry, ...]
     lps: int = 0
-    witnesses: tuple[dict[Entry, float], ...] = ()
+    witnesses: np.ndarray | None = None
+    """Attacker-feasible points found, one row each over ``count_entries(cube)``."""
 
     @property
     def passed(self) -> bool:
@@ -60,13 +64,13 @@ def audit(
     k: int,
     *,
     stop_at_first: bool = False,
-    witnesses: Sequence[Mapping[Entry, float]] = (),
+    witnesses: np.ndarray | None = None,
 ) -> AuditResult:
     """Audit a suppression pattern; with ``stop_at_first``, stop at the first failure.
 
-    ``witnesses`` are attacker-feasible points of earlier audits (suppressed
-    entry -> value); those still feasible here spare LPs.  The result carries
-    the points this audit found, to pass on.
+    ``witnesses`` are attacker-feasible points of earlier audits of the same
+    cube, one row each over ``count_entries(cube)``; those still feasible here
+    spare LPs.  The result carries the points this audit found, to pass on.
     """
     if k < 1:
         raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
@@ -110,10 +114,12 @@ def audit(
     cap = 2.0 * (max((v for c in cube.cells.values() for v in c.values()), default=0) + k)
     for var in variables.values():
         system.bound(var, upper=cap)
-    point = np.zeros(len(variables))
-    for (key, name), var in variables.items():
-        point[var] = float(cube.cells[key][name])
-    seeds = [s for s in (_seed(w, variables, point, cube) for w in witnesses) if s is not None]
+    universe = count_entries(cube)
+    position = {e: i for i, e in enumerate(universe)}
+    truth = np.array([float(cube.cells[key][name]) for key, name in universe])
+    hidden_at = np.array([position[e] for e in variables], dtype=np.int64)
+    point = truth[hidden_at]
+    seeds = _seeds(witnesses, truth, hidden_at)
     solved = intervals(
         system,
         targets,
@@ -123,10 +129,9 @@ def audit(
         stop_at_first=stop_at_first,
     )
     found, lps = solved.bounds, solved.lps
-    entries = list(variables)
-    new_points = tuple(
-        {entries[i]: float(p[i]) for i in range(len(entries))} for p in solved.points
-    )
+    new_points = np.tile(truth, (len(solved.points), 1))
+    if solved.points:
+        new_points[:, hidden_at] = np.vstack(solved.points)
     result: dict[Entry, tuple[float, float]] = {}
     failures: list[Entry] = []
     for label, interval in zip(labels, found, strict=True):
@@ -139,18 +144,45 @@ def audit(
     return AuditResult(k, result, tuple(failures), lps, new_points)
 
 
-def _seed(
-    witness: Mapping[Entry, float], variables: Mapping[Entry, int], point: np.ndarray, cube: Cube
-) -> np.ndarray | None:
-    """Map an earlier feasible point to this system, or None if it is no longer feasible."""
-    for entry, value in witness.items():
-        if entry not in variables and abs(value - cube.cells[entry[0]][entry[1]]) > TOLERANCE:
-            return None  # that value is published now, and the point disagrees with it
-    seed = point.copy()
-    for entry, var in variables.items():
-        if entry in witness:
-            seed[var] = witness[entry]
-    return seed
+def count_entries(cube: Cube) -> list[Entry]:
+    """Return every count entry of a cube in a fixed order (the columns of witness points)."""
+    counts = [m.name for m in cube.measures if m.kind == "count"]
+    return [(key, name) for key in cube.sorted_keys() for name in counts]
+
+
+def _seeds(witnesses: np.ndarray | None, truth: np.ndarray, hidden_at: np.ndarray) -> np.ndarray:
+    """Keep the earlier points still feasible here; mend those one published value breaks.
+
+    A point that disagrees with the published values is dropped, unless it
+    disagrees on one entry only: two such points on either side of that
+    entry's true value mix into one that agrees (the feasible set is convex).
+    Pruning publishes one value at a time, so this keeps most of the points.
+    """
+    if witnesses is None or not len(witnesses):
+        return np.zeros((0, len(hidden_at)))
+    published = np.ones(len(truth), dtype=bool)
+    published[hidden_at] = False
+    diff = witnesses[:, published] - truth[published]
+    off = np.abs(diff) > TOLERANCE
+    n_off = off.sum(axis=1)
+    rows = [witnesses[n_off == 0][:, hidden_at]]
+    single = np.flatnonzero(n_off == 1)
+    if len(single):
+        which = off[single].argmax(axis=1)
+        by = diff[single, which]
+        for column in np.unique(which):
+            mine = single[which == column]
+            gaps = by[which == column]
+            above, below = mine[gaps > 0][:MENDED], mine[gaps < 0][:MENDED]
+            up, down = gaps[gaps > 0][:MENDED], gaps[gaps < 0][:MENDED]
+            if not len(above) or not len(below):
+                continue
+            share = (-down[None, :] / (up[:, None] - down[None, :]))[..., None]
+            mixed = (
+                share * witnesses[above][:, None, :] + (1 - share) * witnesses[below][None, :, :]
+            )
+            rows.append(mixed.reshape(-1, len(truth))[:, hidden_at])
+    return np.vstack(rows)
 
 
 def _entry_sort(entry: Entry) -> tuple[str, str]:

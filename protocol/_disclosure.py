@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ._audit import AuditResult, audit, complement_label
 from ._cube import Cube, Key
 from ._errors import AuditFailed, DisclosureError
@@ -33,8 +35,14 @@ SECONDARY = "secondary"
 WITNESSES = 200
 """How many attacker-feasible points to carry from one audit to the next."""
 
-PRUNE_AUDITS = 25
-"""How many audits the pruning pass may spend giving values back."""
+PROVE_LPS = 600
+"""LPs the search for a passing pattern may spend before it hides every count instead."""
+
+PRUNE_LPS = 800
+"""LPs the pruning pass may spend giving values back."""
+
+MOSTLY_HIDDEN = 0.6
+"""Hidden share of counts after the fast pass from which the search starts top-down."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,7 @@ class _Protector:
             if m.parent is not None
         }
         self.lps = 0
-        self.witnesses: list[dict[Entry, float]] = []
+        self.witnesses: np.ndarray | None = None
 
     def cost(self, entry: Entry, protecting: int) -> tuple:
         """Cheaper first: reaches k together with the protected value, then small, then fine."""
@@ -174,15 +182,27 @@ class _Protector:
         )
         self.lps += result.lps
         # Keep the newest points: the patterns to come are close to the current one.
-        self.witnesses = (self.witnesses + list(result.witnesses))[-WITNESSES:]
+        if result.witnesses is not None and len(result.witnesses):
+            pool = result.witnesses
+            if self.witnesses is not None:
+                pool = np.vstack([self.witnesses, pool])
+            self.witnesses = pool[-WITNESSES:]
         return result
 
-    def prove(self, hidden: set[Entry]) -> None:
-        """Suppress more until the LP audit passes: one partner per failing value per round."""
+    def prove(self, hidden: set[Entry]) -> bool:
+        """Suppress more until the LP audit passes: one partner per failing value per round.
+
+        Returns False when the search runs out of its ``PROVE_LPS`` budget: a cube
+        of mostly tiny counts ends with nearly everything hidden anyway, and
+        starting from everything hidden then pruning gets there far sooner.
+        """
+        start = self.lps
         while True:
             result = self.audit(hidden, stop_at_first=False)
             if result.passed:
-                return
+                return True
+            if self.lps - start > PROVE_LPS:
+                return False
             touched: set[int] = set()
             for failure in result.failures:
                 near = set(self.relations_of.get(failure[0], []))
@@ -208,10 +228,10 @@ class _Protector:
     def prune(self, hidden: set[Entry], primary: set[Entry]) -> None:
         """Publish again the secondary suppressions the audit does not need, largest first.
 
-        At most ``PRUNE_AUDITS`` audits: the largest values are the ones worth
-        giving back, and the bound keeps a cube of many tiny cells fast.
+        At most ``PRUNE_LPS`` LPs: the largest values are the ones worth giving
+        back, and the bound keeps a cube of many tiny cells fast.
         """
-        audits = 0
+        start = self.lps
         extra = sorted(
             hidden - primary,
             key=lambda e: (
@@ -222,13 +242,12 @@ class _Protector:
             ),
         )
         for entry in extra:
-            if audits >= PRUNE_AUDITS:
+            if self.lps - start > PRUNE_LPS:
                 return
             hidden.discard(entry)
             if self.leaves_singleton(entry, hidden):
                 hidden.add(entry)
                 continue
-            audits += 1
             if not self.audit(hidden, stop_at_first=True).passed:
                 hidden.add(entry)
 
@@ -249,7 +268,11 @@ def protect(cube: Cube, k: int) -> ProtectedCube:
     hidden = set(primary)
     if hidden:
         protector.close_relations(hidden)
-        protector.prove(hidden)
+        everything = {(key, m.name) for key in cube.cells for m in protector.counts}
+        # A cube of mostly tiny counts ends with nearly everything hidden anyway:
+        # starting from there and giving values back is far cheaper than climbing.
+        if len(hidden) >= MOSTLY_HIDDEN * len(everything) or not protector.prove(hidden):
+            hidden = everything
         protector.prune(hidden, primary)
     final = protector.audit(hidden, stop_at_first=False)
     if not final.passed:  # prune and prove only keep passing patterns; this is a guard

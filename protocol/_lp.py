@@ -22,10 +22,10 @@ __all__ = ["Intervals", "LinearSystem", "intervals"]
 
 Row = Mapping[int, float]
 
-PROBES = 12
+PROBES = 4
 """Combined LPs per component before one LP per still-narrow target."""
 
-PROBE_AT_LEAST = 40
+PROBE_AT_LEAST = 150
 """Probe only while at least this many targets of a component are still narrow."""
 
 
@@ -119,61 +119,6 @@ class _Component:
         self.solved = 0
         self._cost = np.zeros(n)
 
-    def probe(self, targets: list[Row], goals: list[float], up: bool) -> list[float] | None:
-        """Find one point moving every target towards its goal (up: >= goal, else <= goal).
-
-        Maximizes the sum of per-target progress, each capped at its goal, so a
-        single LP moves all targets at once instead of one LP per target.
-        """
-        inf = highspy.kHighsInf
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
-        n = self.n
-        lower = [self.system.lower.get(v, 0.0) for v in self.variables]
-        upper = [min(self.system.upper.get(v, inf), inf) for v in self.variables]
-        # Progress variables p_t <= goal_t (up) or <= -goal_t (down), objective max sum p_t.
-        caps = [g if up else -g for g in goals]
-        highs.addVars(
-            n + len(targets),
-            np.array(lower + [-inf] * len(targets)),
-            np.array(upper + caps, dtype=np.float64),
-        )
-        rows = list(self.rows)
-        for i, target in enumerate(targets):
-            # up: p_t - target.x <= 0;  down: p_t + target.x <= 0
-            row = {self.index[var] + 0: (-coef if up else coef) for var, coef in target.items()}
-            row[n + i] = 1.0
-            rows.append((row, -inf, 0.0))
-        starts, indices, values = [], [], []
-        for r, (row, _, _) in enumerate(rows):
-            starts.append(len(indices))
-            items = (
-                row.items()
-                if r >= len(self.rows)
-                else ((self.index[var], coef) for var, coef in row.items())
-            )
-            for col, coef in items:
-                indices.append(col)
-                values.append(coef)
-        highs.addRows(
-            len(rows),
-            np.array([r[1] for r in rows], dtype=np.float64),
-            np.array([r[2] for r in rows], dtype=np.float64),
-            len(indices),
-            np.array(starts, dtype=np.int32),
-            np.array(indices, dtype=np.int32),
-            np.array(values, dtype=np.float64),
-        )
-        cost = np.zeros(n + len(targets))
-        cost[n:] = 1.0
-        highs.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
-        highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        highs.run()
-        self.solved += 1
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        return list(highs.getSolution().col_value)[:n]
-
     def extreme(self, target: Row, maximize: bool) -> tuple[float, list[float] | None]:
         """Return the max (or min) of the target and the point reaching it."""
         cost = np.zeros(self.n)
@@ -212,7 +157,7 @@ def intervals(
     targets: Sequence[Row],
     *,
     point: Sequence[float],
-    seeds: Sequence[np.ndarray] = (),
+    seeds: Sequence[np.ndarray] | np.ndarray = (),
     min_width: float | None = None,
     stop_at_first: bool = False,
 ) -> Intervals:
@@ -250,7 +195,7 @@ def intervals(
         indptr.append(len(cols))
     matrix = csr_array((data, cols, indptr), shape=(n_targets, system.n))
     base = np.asarray(point, dtype=np.float64)
-    known = np.column_stack([base, *seeds]) if seeds else base[:, None]
+    known = np.column_stack([base, *seeds]) if len(seeds) else base[:, None]
     values = matrix @ known
     lows = values.min(axis=1) if n_targets else np.zeros(0)
     highs = values.max(axis=1) if n_targets else np.zeros(0)
@@ -279,8 +224,8 @@ def intervals(
         if any(roots[v] != target_roots[t] for v in target):
             raise DisclosureError("an audited expression spans unconnected unknowns")
     if min_width is not None:
-        # Probe first: push all still-narrow targets of a component up (and down) at
-        # once; one LP often proves most of them wide and spares one LP per target.
+        # Probe first: push the sum of all still-narrow targets of a component up, then
+        # down; two LPs often prove most of them wide and spare two LPs per target.
         for root in sorted(set(target_roots) - {-1}):
             for _ in range(PROBES):
                 narrow = [
@@ -289,18 +234,18 @@ def intervals(
                     if target_roots[t] == root and highs[t] - lows[t] < min_width
                 ]
                 if len(narrow) < PROBE_AT_LEAST:
-                    break  # warm-started LPs per target are cheaper than a new probe model
-                before = int(np.sum(highs - lows >= min_width))
-                rows = [targets[t] for t in narrow]
-                for up in (True, False):
-                    goals = [
-                        (lows[t] + min_width) if up else (highs[t] - min_width) for t in narrow
-                    ]
-                    x = component(root).probe(rows, goals, up)
+                    break  # one LP per target is cheaper now
+                before = len(narrow)
+                combined: dict[int, float] = {}
+                for t in narrow:
+                    for var, coef in targets[t].items():
+                        combined[var] = combined.get(var, 0.0) + coef
+                for maximize in (True, False):
+                    _, x = component(root).extreme(combined, maximize)
                     if x is not None:
                         widen(root, x)
-                if int(np.sum(highs - lows >= min_width)) == before:
-                    break
+                if int(np.sum(highs[narrow] - lows[narrow] < min_width)) > before // 2:
+                    break  # the probes stopped paying for themselves
 
     for t, target in enumerate(targets):
         if not target:
