@@ -226,15 +226,18 @@ class _Protector:
                 touched |= near | set(self.relations_of.get(chosen[0], []))
 
     def prune(self, hidden: set[Entry], primary: set[Entry]) -> None:
-        """Publish again the secondary suppressions the audit does not need, largest first.
+        """Publish again the secondary suppressions the audit does not need, most useful first.
 
-        At most ``PRUNE_LPS`` LPs: the largest values are the ones worth giving
-        back, and the bound keeps a cube of many tiny cells fast.
+        At most ``PRUNE_LPS`` LPs: the grand total is the value most worth giving
+        back, then the largest values; the bound keeps a cube of many tiny cells
+        fast.
         """
         start = self.lps
+        broad = len(self.cube.dimensions)
         extra = sorted(
             hidden - primary,
             key=lambda e: (
+                0 if self.levels[e[0]] >= broad else 1,
                 -self.cube.cells[e[0]][e[1]],
                 -self.levels[e[0]],
                 self.order[e[0]],
