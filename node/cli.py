@@ -207,3 +207,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# The coordinator's commands (coordinator init|serve|add-*|approve|reject, round status,
+# query submit) live with the coordinator; registered last so both modules import cleanly.
+from coordinator.cli import register_commands  # noqa: E402
+
+register_commands(cli, query)

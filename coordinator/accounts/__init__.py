@@ -1,0 +1,1 @@
+"""People and scripts: users with roles, scrypt password hashes, API tokens."""

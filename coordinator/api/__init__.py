@@ -1,0 +1,1 @@
+"""The HTTP API's shared parts: error bodies, request helpers, the OpenAPI document."""

@@ -1,0 +1,89 @@
+"""One error body for every failure: ``{"status", "code", "message"}``.
+
+Flask's own errors (unknown path 404, wrong method 405, body too large 413) get the same
+shape as the coordinator's refusals, so a client needs one way to read them all.  Every
+refusal is also written to the audit log with who asked and why it was refused.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from ..audit.services import record_refusal
+from ..errors import ConfigError, ServiceError
+
+__all__ = ["error_response", "register_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(status: int, code: str, message: str) -> tuple[dict[str, object], int]:
+    """Return the one error body shape with its status."""
+    return {"status": status, "code": code, "message": message}, status
+
+
+def _http_message(exc: HTTPException) -> str:
+    if exc.code == 404:
+        return f"no such endpoint: {request.path}"
+    if exc.code == 405:
+        allowed = (
+            ", ".join(sorted(exc.valid_methods or [])) if hasattr(exc, "valid_methods") else ""
+        )
+        return f"{request.method} is not allowed on {request.path} (allowed: {allowed})"
+    if exc.code == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return f"the request body is larger than the limit of {limit} bytes"
+    return exc.description or exc.name
+
+
+def _refused(exc: ServiceError) -> tuple[dict[str, object], int]:
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()  # release locks (SQLite) before the refusal is written
+    actor = g.get("lhs_actor") or f"anonymous:{request.remote_addr}"
+    log.warning("refused %s %s from %s: %s", request.method, request.path, actor, exc.message)
+    record_refusal(
+        current_app.extensions["lhs_sessions"],
+        actor,
+        "request.refuse",
+        exc.subject or f"{request.method} {request.path}",
+        code=exc.code,
+        message=exc.message,
+        status=exc.status,
+    )
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def _http(exc: HTTPException) -> tuple[dict[str, object], int]:
+    status = exc.code or 500
+    code = _CODES.get(status, (exc.name or "error").lower().replace(" ", "_"))
+    return error_response(status, code, _http_message(exc))
+
+
+def _config(exc: ConfigError) -> tuple[dict[str, object], int]:
+    log.error("coordinator is not set up: %s", exc)
+    return error_response(500, "not_configured", f"the coordinator is not set up: {exc}")
+
+
+def _internal(exc: Exception) -> tuple[dict[str, object], int]:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "the coordinator failed; see its log")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Make every error answer with the one JSON body shape."""
+    app.register_error_handler(ServiceError, _refused)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(ConfigError, _config)
+    app.register_error_handler(Exception, _internal)

@@ -1,0 +1,285 @@
+"""The OpenAPI components: JSON Schemas (2020-12) of every body the API takes or gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["SCHEMAS"]
+
+_TIME = {"type": "string", "format": "date-time", "examples": ["2026-11-23T10:00:00Z"]}
+_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_HASH = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
+_NODE_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"}
+_KEY = {"type": "string", "description": "Raw 32-byte Ed25519 public key, base64."}
+_KEY_ID = {"type": "string", "pattern": "^ed25519:[0-9a-f]{16}$"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(required: list[str], properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties, **extra}
+
+
+def _envelope(payload: str, description: str) -> dict[str, Any]:
+    return _object(
+        ["payload", "signer", "key_id", "signature"],
+        {
+            "payload": _ref(payload),
+            "signer": {"type": "string", "description": "'coordinator' or the node id."},
+            "key_id": _KEY_ID,
+            "signature": {"type": "string", "description": "Ed25519 over canonical JSON."},
+        },
+        additionalProperties=False,
+        description=description,
+    )
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _object(
+        ["status", "code", "message"],
+        {
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "code": {"type": "string", "examples": ["bad_signature", "stale_poll"]},
+            "message": {"type": "string", "description": "One line naming the problem."},
+        },
+        additionalProperties=False,
+    ),
+    "TokenRequest": _object(
+        ["name", "password"], {"name": {"type": "string"}, "password": {"type": "string"}}
+    ),
+    "Token": _object(
+        ["token", "name", "role"],
+        {"token": {"type": "string"}, "name": {"type": "string"}, "role": _ref("Role")},
+    ),
+    "Role": {"type": "string", "enum": ["researcher", "coordinator", "admin"]},
+    "Me": _object(["name", "role"], {"name": {"type": "string"}, "role": _ref("Role")}),
+    "CoordinatorKey": _object(["public_key", "key_id"], {"public_key": _KEY, "key_id": _KEY_ID}),
+    "EnrolRequest": _object(
+        ["node_id", "public_key", "enrolment_code"],
+        {"node_id": _NODE_ID, "public_key": _KEY, "enrolment_code": {"type": "string"}},
+    ),
+    "Enrolled": _object(
+        ["node_id", "key_id", "enrolled_at", "coordinator_key"],
+        {
+            "node_id": _NODE_ID,
+            "key_id": _KEY_ID,
+            "enrolled_at": _TIME,
+            "coordinator_key": _ref("CoordinatorKey"),
+        },
+    ),
+    "Node": _object(
+        ["node_id", "organisation", "regions", "key_id", "enrolled_at", "last_seen_at"],
+        {
+            "node_id": _NODE_ID,
+            "organisation": {"type": "string"},
+            "regions": {
+                "type": "object",
+                "description": "Region code per kind: network, zorgkantoor, province.",
+                "additionalProperties": {"type": "string"},
+            },
+            "key_id": {"type": ["string", "null"]},
+            "enrolled_at": _MAYBE_TIME,
+            "last_seen_at": _MAYBE_TIME,
+        },
+    ),
+    "PollPayload": _object(
+        ["type", "node_id", "sent_at", "nonce"],
+        {
+            "type": {"const": "lhs.poll/1"},
+            "node_id": _NODE_ID,
+            "sent_at": _TIME,
+            "nonce": {"type": "string", "pattern": "^[0-9a-f]{16,128}$"},
+        },
+    ),
+    "PollEnvelope": _envelope("PollPayload", "A poll signed by the node it names."),
+    "TaskPayload": _object(
+        [
+            "type",
+            "task_id",
+            "round_id",
+            "node_id",
+            "spec_id",
+            "spec_version",
+            "spec_hash",
+            "spec",
+            "min_cell",
+            "nodes",
+            "issued_at",
+            "deadline",
+        ],
+        {
+            "type": {"const": "lhs.task/1"},
+            "task_id": {"type": "string", "format": "uuid"},
+            "round_id": {"type": "integer"},
+            "node_id": _NODE_ID,
+            "spec_id": {"type": "string"},
+            "spec_version": {"type": "integer"},
+            "spec_hash": _HASH,
+            "spec": {"type": "string", "description": "The spec's YAML text as submitted."},
+            "min_cell": {"type": "integer", "minimum": 10},
+            "nodes": {"type": "array", "items": _NODE_ID},
+            "issued_at": _TIME,
+            "deadline": _TIME,
+        },
+    ),
+    "TaskEnvelope": _envelope("TaskPayload", "A task signed by the coordinator."),
+    "Tasks": _object(["tasks"], {"tasks": {"type": "array", "items": _ref("TaskEnvelope")}}),
+    "Cube": _object(
+        ["query", "version", "spec_hash", "min_cell", "cells"],
+        {
+            "query": {"type": "string"},
+            "version": {"type": "integer"},
+            "spec_hash": _HASH,
+            "min_cell": {"type": "integer", "minimum": 10},
+            "cells": {
+                "type": "array",
+                "description": "Every finest cell and margin: dimension values (null = all)"
+                " and measures (null = suppressed).",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["integer", "string", "null"]},
+                },
+            },
+        },
+        additionalProperties=False,
+    ),
+    "ResultPayload": _object(
+        ["type", "task_id", "round_id", "node_id", "spec_hash", "created_at", "result"],
+        {
+            "type": {"const": "lhs.result/1"},
+            "task_id": {"type": "string"},
+            "round_id": {"type": "integer"},
+            "node_id": _NODE_ID,
+            "spec_hash": _HASH,
+            "created_at": _TIME,
+            "result": _ref("Cube"),
+        },
+    ),
+    "ResultEnvelope": _envelope("ResultPayload", "A result signed by the node that ran it."),
+    "ResultStored": _object(
+        ["task_id", "round_id"],
+        {
+            "stored": {"const": True},
+            "duplicate": {"const": True},
+            "task_id": {"type": "string"},
+            "round_id": {"type": "integer"},
+        },
+    ),
+    "SubmitRequest": _object(["yaml"], {"yaml": {"type": "string"}}),
+    "Spec": _object(
+        ["spec_hash", "id", "version", "title", "status", "submitted_by", "submitted_at"],
+        {
+            "spec_hash": _HASH,
+            "id": {"type": "string"},
+            "version": {"type": "integer"},
+            "title": {"type": "string"},
+            "status": {"type": "string", "enum": ["submitted", "approved", "rejected"]},
+            "submitted_by": {"type": "string"},
+            "submitted_at": _TIME,
+        },
+    ),
+    "Decision": _object(
+        ["decision", "reason", "by", "at", "round_id"],
+        {
+            "decision": {"type": "string", "enum": ["approved", "rejected"]},
+            "reason": {"type": "string"},
+            "by": {"type": "string"},
+            "at": _TIME,
+            "round_id": {"type": ["integer", "null"]},
+        },
+    ),
+    "SpecDetail": {
+        "allOf": [
+            _ref("Spec"),
+            _object(
+                ["yaml", "explanation", "decisions"],
+                {
+                    "yaml": {"type": "string"},
+                    "explanation": {"type": "string", "description": "What a reviewer reads."},
+                    "decisions": {"type": "array", "items": _ref("Decision")},
+                },
+            ),
+        ]
+    },
+    "Specs": _object(["specs"], {"specs": {"type": "array", "items": _ref("Spec")}}),
+    "ApproveRequest": _object(
+        ["reason"],
+        {
+            "reason": {"type": "string", "minLength": 1},
+            "min_cell": {"type": "integer", "minimum": 10, "maximum": 1000},
+            "deadline_days": {"type": "integer", "minimum": 1, "maximum": 366},
+            "nodes": {"type": "array", "items": _NODE_ID, "minItems": 1},
+        },
+    ),
+    "Approved": _object(
+        ["round_id", "spec_hash", "status", "min_cell", "deadline", "nodes"],
+        {
+            "round_id": {"type": "integer"},
+            "spec_hash": _HASH,
+            "status": {"const": "approved"},
+            "min_cell": {"type": "integer"},
+            "deadline": _TIME,
+            "nodes": {"type": "array", "items": _NODE_ID},
+        },
+    ),
+    "RejectRequest": _object(["reason"], {"reason": {"type": "string", "minLength": 1}}),
+    "Rejected": _object(
+        ["spec_hash", "status", "reason"],
+        {"spec_hash": _HASH, "status": {"const": "rejected"}, "reason": {"type": "string"}},
+    ),
+    "RoundNode": _object(
+        ["node_id", "task_id", "state", "delivered_at", "answered_at"],
+        {
+            "node_id": _NODE_ID,
+            "task_id": {"type": "string"},
+            "state": {"type": "string", "enum": ["pending", "delivered", "answered"]},
+            "delivered_at": _MAYBE_TIME,
+            "answered_at": _MAYBE_TIME,
+        },
+    ),
+    "Round": _object(
+        [
+            "round_id",
+            "spec_hash",
+            "query",
+            "version",
+            "title",
+            "min_cell",
+            "issued_at",
+            "deadline",
+            "status",
+            "targets",
+            "answered",
+            "pending",
+            "nodes",
+        ],
+        {
+            "round_id": {"type": "integer"},
+            "spec_hash": _HASH,
+            "query": {"type": "string"},
+            "version": {"type": "integer"},
+            "title": {"type": "string"},
+            "min_cell": {"type": "integer"},
+            "issued_at": _TIME,
+            "deadline": _TIME,
+            "status": {"type": "string", "enum": ["open", "complete", "expired"]},
+            "targets": {"type": "array", "items": _NODE_ID},
+            "answered": {"type": "array", "items": _NODE_ID},
+            "pending": {"type": "array", "items": _NODE_ID},
+            "nodes": {"type": "array", "items": _ref("RoundNode")},
+        },
+    ),
+    "AuditEvent": _object(
+        ["id", "at", "actor", "action", "subject", "detail"],
+        {
+            "id": {"type": "integer"},
+            "at": _TIME,
+            "actor": {"type": "string", "examples": ["user:alice", "node:ziekenhuis-a"]},
+            "action": {"type": "string", "examples": ["spec.approve", "request.refuse"]},
+            "subject": {"type": "string"},
+            "detail": {"type": "object"},
+        },
+    ),
+}

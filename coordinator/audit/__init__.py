@@ -1,0 +1,1 @@
+"""The audit log: every action and refusal, who, when, what and on what; append-only."""

@@ -1,0 +1,67 @@
+"""Errors the coordinator's rules raise; the API turns each into one JSON error body.
+
+Services never import Flask: they raise a ``ServiceError`` carrying the HTTP status, a
+stable machine-readable ``code`` and a one-line ``message`` naming the problem.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadRequest",
+    "ConfigError",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "ServiceError",
+    "Unauthorized",
+]
+
+
+class ServiceError(Exception):
+    """A refusal: HTTP status, stable code and a one-line message."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, *, subject: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.subject = subject
+
+    def body(self) -> dict[str, object]:
+        """Return the one error body shape of the API."""
+        return {"status": self.status, "code": self.code, "message": self.message}
+
+
+class BadRequest(ServiceError):
+    """The request is malformed or breaks a rule (400)."""
+
+    status = 400
+
+
+class Unauthorized(ServiceError):
+    """No valid credentials came with the request (401)."""
+
+    status = 401
+
+
+class Forbidden(ServiceError):
+    """The caller is known but may not do this (403)."""
+
+    status = 403
+
+
+class NotFound(ServiceError):
+    """The thing named does not exist (404)."""
+
+    status = 404
+
+
+class Conflict(ServiceError):
+    """The request clashes with what is stored (409)."""
+
+    status = 409
+
+
+class ConfigError(Exception):
+    """The coordinator is set up wrongly (a setting, the key file, the database)."""

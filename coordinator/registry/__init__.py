@@ -1,0 +1,1 @@
+"""The registry: organisations, their nodes, enrolment codes and region memberships."""

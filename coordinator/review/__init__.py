@@ -1,0 +1,1 @@
+"""Query review: specs submitted by researchers, approved or rejected with a reason."""

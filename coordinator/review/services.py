@@ -1,0 +1,200 @@
+"""Submitting, reading, approving and rejecting query specs.
+
+A spec is validated on submit with ``protocol.parse_spec`` and stored with its content hash;
+everything afterwards (approval, tasks, results) refers to that hash.  A spec goes from
+``submitted`` to ``approved`` or ``rejected``; approving an approved spec again opens a new
+round (the recurring cycle); a rejection is final (submit a new version instead).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session
+
+from protocol import QuerySpec, SpecInvalid, explain, parse_spec, spec_hash
+
+from ..accounts.models import User
+from ..accounts.services import CAN_DECIDE, CAN_SUBMIT, require_role
+from ..audit.services import record
+from ..config import Settings
+from ..errors import BadRequest, Conflict, NotFound
+from ..rounds.models import Round
+from ..rounds.services import open_round
+from ..timeutil import utcnow, write_time
+from .models import STATUSES, Decision, Spec
+
+__all__ = ["approve", "find_spec", "list_specs", "reject", "spec_view", "submit"]
+
+_REF = re.compile(r"^(sha256:)?[0-9a-f]{6,64}$")
+
+
+def submit(session: Session, user: User, text: object) -> tuple[Spec, bool]:
+    """Validate and store a spec's YAML; return it and whether it is new (not a resubmission)."""
+    require_role(user, CAN_SUBMIT, "submit specs")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("bad_request", "give the spec's YAML text as 'yaml'")
+    try:
+        spec = parse_spec(text, source="spec")
+    except SpecInvalid as exc:
+        raise BadRequest("spec_invalid", str(exc)) from None
+    digest = spec_hash(spec)
+    existing = session.scalar(sa.select(Spec).where(Spec.spec_hash == digest))
+    if existing is not None:
+        return existing, False
+    # One id and version name one content, or tasks and factsheets would be ambiguous.
+    clash = session.scalar(
+        sa.select(Spec).where(
+            Spec.query_id == spec.id, Spec.version == spec.version, Spec.status != "rejected"
+        )
+    )
+    if clash is not None:
+        raise Conflict(
+            "version_exists",
+            f"{spec.id} v{spec.version} was already submitted with other content"
+            f" ({clash.spec_hash}); raise its version",
+        )
+    row = Spec(
+        spec_hash=digest,
+        query_id=spec.id,
+        version=spec.version,
+        title=spec.title,
+        yaml=text,
+        status="submitted",
+        submitted_by=user,
+        submitted_at=utcnow(),
+    )
+    session.add(row)
+    record(
+        session, user.actor, "spec.submit", f"spec:{digest}", query=spec.id, version=spec.version
+    )
+    return row, True
+
+
+def find_spec(session: Session, ref: str) -> Spec:
+    """Return the spec a hash (or a unique prefix of at least 6 hex digits) names."""
+    ref = ref.strip().lower()
+    if not _REF.match(ref):
+        raise BadRequest("bad_spec_hash", f"{ref[:80]!r} is not a spec hash (sha256:…)")
+    prefix = ref if ref.startswith("sha256:") else f"sha256:{ref}"
+    found = list(session.scalars(sa.select(Spec).where(Spec.spec_hash.startswith(prefix)).limit(2)))
+    if not found:
+        raise NotFound("unknown_spec", f"no submitted spec has hash {ref}")
+    if len(found) > 1:
+        raise BadRequest("ambiguous_spec_hash", f"{ref} names more than one spec; give more of it")
+    return found[0]
+
+
+def list_specs(session: Session, status: str | None = None) -> list[Spec]:
+    """Return submitted specs, newest first, optionally only those with a status."""
+    query = sa.select(Spec).order_by(Spec.id.desc())
+    if status is not None:
+        if status not in STATUSES:
+            raise BadRequest("bad_status", f"unknown status {status!r} (expected {STATUSES})")
+        query = query.where(Spec.status == status)
+    return list(session.scalars(query))
+
+
+def _reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise BadRequest("reason_required", "a decision needs a reason")
+    return reason.strip()[:4000]
+
+
+def approve(
+    session: Session,
+    user: User,
+    ref: str,
+    reason: object,
+    *,
+    settings: Settings,
+    key: Ed25519PrivateKey,
+    min_cell: object = None,
+    deadline_days: object = None,
+    nodes: object = None,
+) -> Round:
+    """Approve a spec with a reason and open a round of signed tasks; return the round."""
+    require_role(user, CAN_DECIDE, "approve specs")
+    text = _reason(reason)
+    spec = find_spec(session, ref)
+    if spec.status == "rejected":
+        raise Conflict("spec_rejected", f"{spec.spec_hash} was rejected; submit a new version")
+    parsed = parse_spec(spec.yaml, source=spec.spec_hash)
+    round_ = open_round(
+        session,
+        spec,
+        parsed,
+        user,
+        key=key,
+        settings=settings,
+        min_cell=min_cell,
+        deadline_days=deadline_days,
+        nodes=nodes,
+    )
+    spec.status = "approved"
+    session.add(
+        Decision(
+            spec=spec,
+            decision="approved",
+            reason=text,
+            decided_by=user,
+            decided_at=utcnow(),
+            round_id=round_.id,
+        )
+    )
+    record(
+        session,
+        user.actor,
+        "spec.approve",
+        f"spec:{spec.spec_hash}",
+        reason=text,
+        round_id=round_.id,
+    )
+    return round_
+
+
+def reject(session: Session, user: User, ref: str, reason: object) -> Decision:
+    """Reject a submitted spec with a reason."""
+    require_role(user, CAN_DECIDE, "reject specs")
+    text = _reason(reason)
+    spec = find_spec(session, ref)
+    if spec.status != "submitted":
+        raise Conflict("already_decided", f"{spec.spec_hash} is already {spec.status}")
+    spec.status = "rejected"
+    decision = Decision(
+        spec=spec, decision="rejected", reason=text, decided_by=user, decided_at=utcnow()
+    )
+    session.add(decision)
+    record(session, user.actor, "spec.reject", f"spec:{spec.spec_hash}", reason=text)
+    return decision
+
+
+def spec_view(spec: Spec, *, full: bool = False) -> dict[str, Any]:
+    """Return a spec as the API shows it; ``full`` adds its YAML, explanation and decisions."""
+    view: dict[str, Any] = {
+        "spec_hash": spec.spec_hash,
+        "id": spec.query_id,
+        "version": spec.version,
+        "title": spec.title,
+        "status": spec.status,
+        "submitted_by": spec.submitted_by.name,
+        "submitted_at": write_time(spec.submitted_at),
+    }
+    if full:
+        parsed: QuerySpec = parse_spec(spec.yaml, source=spec.spec_hash)
+        view["yaml"] = spec.yaml
+        view["explanation"] = explain(parsed)
+        view["decisions"] = [
+            {
+                "decision": d.decision,
+                "reason": d.reason,
+                "by": d.decided_by.name,
+                "at": write_time(d.decided_at),
+                "round_id": d.round_id,
+            }
+            for d in spec.decisions
+        ]
+    return view

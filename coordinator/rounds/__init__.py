@@ -1,0 +1,1 @@
+"""Rounds: signed tasks per node, node polls, result uploads and round status."""

@@ -1,0 +1,51 @@
+"""API of rounds: node polls and result uploads (signed), and round status for people."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..accounts.services import CAN_READ
+from ..api.http import app_settings, caller, json_body, set_actor
+from ..db import get_session
+from . import messages, services
+
+bp = Blueprint("rounds", __name__)
+
+
+@bp.post("/nodes/<node_id>/poll")
+def poll(node_id: str) -> dict:
+    """Answer a node's signed poll with the task envelopes it still has to answer."""
+    set_actor(f"node:{node_id[:64]}")
+    body = json_body()
+    session = get_session()
+    tasks = messages.poll(session, node_id, body, skew=app_settings().poll_clock_skew)
+    session.commit()
+    return {"tasks": tasks}
+
+
+@bp.post("/results")
+def upload() -> tuple[dict, int]:
+    """Store a node's signed result: 201 when stored, 200 when it repeats a stored one."""
+    body = json_body()
+    set_actor(f"node:{str(body.get('signer'))[:64]}")
+    session = get_session()
+    result, duplicate = messages.store_result(session, body)
+    session.commit()
+    answer = {"task_id": result.task_id, "round_id": result.round_id}
+    if duplicate:
+        return {"duplicate": True, **answer}, 200
+    return {"stored": True, **answer}, 201
+
+
+@bp.get("/rounds")
+def list_rounds() -> dict:
+    """List every round with its status, newest first."""
+    caller(CAN_READ, "read rounds")
+    return {"rounds": services.list_rounds(get_session())}
+
+
+@bp.get("/rounds/<int:round_id>")
+def show_round(round_id: int) -> dict:
+    """Return one round: targets, answered, pending, deadline."""
+    caller(CAN_READ, "read rounds")
+    return services.round_status(get_session(), round_id)
