@@ -214,3 +214,8 @@ if __name__ == "__main__":
 from coordinator.cli import register_commands  # noqa: E402
 
 register_commands(cli, query)
+
+# The node agent's commands (node enrol|serve|tasks|approve|reject|show-sent|log).
+from node.agent.cli import register_agent_commands  # noqa: E402
+
+register_agent_commands(node)
