@@ -5,9 +5,12 @@ Run by hand (not a test):
     python benchmarks/bench_node_run.py --persons 1000000 --repeat 3
     python benchmarks/bench_node_run.py --scaling 100000 1000000 10000000
 
-Both sides read the same Parquet files in place and produce the same cube (finest cells and
-every margin). Runs alternate (lhs, hand, lhs, hand, ...), each in a fresh process, so both pay
-their own start-up; wall time and peak RSS come from the operating system (wait4).
+Both sides read the same Parquet files in place. Three commands race: `lhs node run` (query,
+cube and disclosure control, the whole job), the lhs query alone (`fetch_finest`: the compiled SQL
+that counts the finest cells) and the hand-written SQL (finest cells and every margin by CUBE).
+Runs alternate (run, query, hand, run, ...), each in a fresh process, so each pays its own
+start-up; wall time and peak RSS come from the operating system (wait4). Last, the compiled
+query and the hand SQL alternate inside one process, without start-up: the engine's own ratio.
 """
 
 from __future__ import annotations
@@ -86,6 +89,17 @@ LEFT JOIN dih USING (person_id)
 GROUP BY CUBE (year, sex, age_band)
 """
 
+QUERY_SCRIPT = """
+import json, sys
+from protocol import load_spec
+from queries import library_paths
+from node.runner import fetch_finest
+from node.sources import open_source
+specs = [load_spec(p) for p in library_paths() if p.parent.name == "palliative"]
+json.dump({k: v[0] for k, v in fetch_finest(specs, open_source(sys.argv[1])).items()},
+          open(sys.argv[2], "w"), default=str)
+"""
+
 HAND_SCRIPT = """
 import json, sys, duckdb
 rows = duckdb.connect().execute(sys.argv[1]).fetchall()
@@ -147,29 +161,56 @@ def bench(persons: int, repeat: int) -> dict[str, float]:
         "--out",
         str(out / "lhs.json"),
     ]
+    query = [sys.executable, "-c", QUERY_SCRIPT, str(folder), str(out / "query.json")]
     hand = [sys.executable, "-c", HAND_SCRIPT, HAND_SQL.format(d=folder), str(out / "hand.json")]
-    times: dict[str, list[float]] = {"lhs": [], "hand": []}
-    rss: dict[str, list[float]] = {"lhs": [], "hand": []}
+    times: dict[str, list[float]] = {"lhs": [], "query": [], "hand": []}
+    rss: dict[str, list[float]] = {"lhs": [], "query": [], "hand": []}
     for _ in range(repeat):
-        for name, cmd in (("lhs", lhs), ("hand", hand)):
+        for name, cmd in (("lhs", lhs), ("query", query), ("hand", hand)):
             t, m = timed(cmd)
             times[name].append(t)
             rss[name].append(m)
     result = {
         "persons": persons,
         "lhs_s": statistics.median(times["lhs"]),
+        "query_s": statistics.median(times["query"]),
         "hand_s": statistics.median(times["hand"]),
         "lhs_rss_mib": max(rss["lhs"]),
         "hand_rss_mib": max(rss["hand"]),
     }
     result["ratio"] = result["lhs_s"] / result["hand_s"]
-    check_same_totals(out / "lhs.json", out / "hand.json")
+    result["query_ratio"] = result["query_s"] / result["hand_s"]
+    check_same_totals(out / "lhs.json", out / "query.json", out / "hand.json")
     return result
 
 
-def check_same_totals(lhs_file: Path, hand_file: Path) -> None:
-    """Check the national totals of both sides agree, so the race is fair."""
+def in_process(persons: int, repeat: int) -> tuple[float, float]:
+    """Time the compiled lhs query and the hand SQL in one process, alternating; medians."""
+    import duckdb
+
+    from node.runner import fetch_finest
+    from node.sources import open_source
+    from protocol import load_spec
+    from queries import library_paths
+
+    folder = ensure_extract(persons)
+    specs = [load_spec(p) for p in library_paths() if p.parent.name == "palliative"]
+    sql = HAND_SQL.format(d=folder)
+    lhs_times, hand_times = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fetch_finest(specs, open_source(str(folder)))
+        lhs_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        duckdb.connect().execute(sql).fetchall()
+        hand_times.append(time.perf_counter() - started)
+    return statistics.median(lhs_times), statistics.median(hand_times)
+
+
+def check_same_totals(lhs_file: Path, query_file: Path, hand_file: Path) -> None:
+    """Check both sides count the same national totals, so the race is fair."""
     lhs = json.loads(lhs_file.read_text())
+    finest = json.loads(query_file.read_text())
     hand = json.loads(hand_file.read_text())
     total = next(r for r in hand if r[0] == "None" and r[1] == "None" and r[2] == "None")
     names = [
@@ -181,13 +222,20 @@ def check_same_totals(lhs_file: Path, hand_file: Path) -> None:
         "died_in_hospital",
     ]
     for i, name in enumerate(names):
+        counted = (
+            sum(c["denominator"] for c in finest[name]),
+            sum(c["numerator"] for c in finest[name]),
+        )
+        if counted != (int(total[3]), int(total[4 + i])):
+            raise SystemExit(f"{name}: lhs counts {counted}, hand-written SQL {total}")
         cell = next(
             c
             for c in lhs[name]["cells"]
             if c["year"] is None and c["sex"] is None and c["age_band"] is None
         )
-        if str(cell["denominator"]) != total[3] or str(cell["numerator"]) != total[4 + i]:
-            raise SystemExit(f"{name}: lhs {cell} differs from hand-written SQL {total}")
+        for published, exact in zip((cell["denominator"], cell["numerator"]), counted, strict=True):
+            if published is not None and published != exact:
+                raise SystemExit(f"{name}: published total {published} is not {exact}")
 
 
 def main() -> None:
@@ -199,12 +247,18 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(HERE.parent)
     sizes = args.scaling or [args.persons]
-    print(f"{'persons':>11} {'lhs s':>8} {'hand s':>8} {'ratio':>6} {'lhs MiB':>8} {'hand MiB':>9}")
+    print(
+        f"{'persons':>11} {'run s':>7} {'query s':>8} {'hand s':>7} {'query/hand':>10}"
+        f" {'run/hand':>8} {'run MiB':>8} {'hand MiB':>9} {'in-process lhs/hand':>22}"
+    )
     for n in sizes:
         r = bench(n, args.repeat)
+        lhs_sql, hand_sql = in_process(n, args.repeat)
         print(
-            f"{n:>11,} {r['lhs_s']:>8.2f} {r['hand_s']:>8.2f} {r['ratio']:>6.2f}"
-            f" {r['lhs_rss_mib']:>8.0f} {r['hand_rss_mib']:>9.0f}",
+            f"{n:>11,} {r['lhs_s']:>7.2f} {r['query_s']:>8.2f} {r['hand_s']:>7.2f}"
+            f" {r['query_ratio']:>10.2f} {r['ratio']:>8.2f}"
+            f" {r['lhs_rss_mib']:>8.0f} {r['hand_rss_mib']:>9.0f}"
+            f" {lhs_sql:>7.2f}/{hand_sql:.2f}={lhs_sql / hand_sql:.2f}",
             flush=True,
         )
 

@@ -205,10 +205,6 @@ def main() -> None:
     cli(prog_name="lhs")
 
 
-if __name__ == "__main__":
-    main()
-
-
 # The coordinator's commands (coordinator init|serve|add-*|approve|reject, round status,
 # query submit) live with the coordinator; registered last so both modules import cleanly.
 from coordinator.cli import register_commands  # noqa: E402
@@ -219,3 +215,7 @@ register_commands(cli, query)
 from node.agent.cli import register_agent_commands  # noqa: E402
 
 register_agent_commands(node)
+
+
+if __name__ == "__main__":
+    main()

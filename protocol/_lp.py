@@ -9,6 +9,8 @@ split into independent components first, so each LP is small.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +29,23 @@ PROBES = 4
 
 PROBE_AT_LEAST = 150
 """Probe only while at least this many targets of a component are still narrow."""
+
+
+def _silence_banner() -> None:
+    # HiGHS prints a banner to the process's stdout the first time a solver is made,
+    # and a node's stdout carries results: make that first solver with stdout muted.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_silence_banner()
 
 
 @dataclass
