@@ -216,6 +216,11 @@ from node.agent.cli import register_agent_commands  # noqa: E402
 
 register_agent_commands(node)
 
+# The whole loop on one machine (coordinator, nodes, a round, factsheets).
+from coordinator.demo import demo_command  # noqa: E402
+
+cli.add_command(demo_command)
+
 
 if __name__ == "__main__":
     main()
