@@ -15,6 +15,7 @@ Errors: every problem a user can cause raises a subclass of ``ProtocolError``::
 """
 
 from ._audit import AuditResult, audit
+from ._bounds import Bound, PublishedCube, suppressed_bounds
 from ._cube import Cube, Key, MeasureDef
 from ._disclosure import ProtectedCube, SuppressionReport, primary_suppression, protect
 from ._envelope import (
@@ -56,6 +57,7 @@ __all__ = [
     "AgeRange",
     "AuditFailed",
     "AuditResult",
+    "Bound",
     "Cohort",
     "Cube",
     "Disclosure",
@@ -68,6 +70,7 @@ __all__ = [
     "MeasureDef",
     "ProtectedCube",
     "ProtocolError",
+    "PublishedCube",
     "QuerySpec",
     "SignatureInvalid",
     "SpecInvalid",
@@ -94,5 +97,6 @@ __all__ = [
     "spec_hash",
     "spec_json_schema",
     "spec_problems",
+    "suppressed_bounds",
     "verify",
 ]
