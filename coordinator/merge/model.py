@@ -1,0 +1,197 @@
+"""The merged cube of a round: per level and area, each value exact or an honest interval.
+
+A value is exact when every contributing node published it.  Otherwise it is
+the interval ``[published sum + sum of lows, published sum + sum of highs]``
+over the feasible bounds of the nodes' suppressed values.  Issue 4 (secure
+aggregation) can later replace an interval by an exact group total: such a
+value keeps its interval's place and says where it came from (``source``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+from protocol import Bound, Key, MeasureDef, PublishedCube, suppressed_bounds
+
+__all__ = [
+    "FEWER_THAN_3",
+    "LEVELS",
+    "MIN_PROVIDERS",
+    "NATIONAL",
+    "ExactTotals",
+    "GroupId",
+    "Membership",
+    "MergedGroup",
+    "MergedResult",
+    "MergedValue",
+    "NodeCube",
+]
+
+LEVELS = ("national", "network", "zorgkantoor", "province")
+"""Aggregation levels, widest first."""
+
+NATIONAL = "NL"
+"""The one area of the national level."""
+
+MIN_PROVIDERS = 3
+"""Fewer providers than this and a group total is as good as node-level output."""
+
+FEWER_THAN_3 = "fewer than 3 providers"
+
+GroupId = tuple[str, str]
+"""(level, area code), e.g. ("zorgkantoor", "ZK05")."""
+
+ExactTotals = Mapping[GroupId, Mapping[Key, Mapping[str, int | None]]]
+"""Exact group totals per group, cell key and measure (issue 4); None = withheld there."""
+
+Source = Literal["nodes", "exact_total"]
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Which organisation runs a node and which areas it belongs to (None = none)."""
+
+    organisation: str
+    network: str | None = None
+    zorgkantoor: str | None = None
+    province: str | None = None
+
+    def area(self, level: str) -> str | None:
+        """Return the node's area code at a level."""
+        return NATIONAL if level == "national" else getattr(self, level)
+
+
+@dataclass(frozen=True)
+class NodeCube:
+    """One node's validated published cube; its suppressed values' bounds are solved once."""
+
+    node_id: str
+    min_cell: int
+    cube: PublishedCube
+
+    @cached_property
+    def bounds(self) -> dict[tuple[Key, str], Bound]:
+        """Return the feasible interval of every suppressed value of this cube."""
+        return suppressed_bounds(self.cube)
+
+    def contribution(self, key: Key, measure: str) -> tuple[int, float, bool]:
+        """Return (low, high, suppressed) of one value; a cell outside the node's grid is 0."""
+        values = self.cube.cells.get(key)
+        if values is None:
+            # The grid spans every value the node saw: a key beyond it counts no units.
+            return 0, 0, False
+        value = values[measure]
+        if value is not None:
+            return value, value, False
+        low, high = self.bounds[(key, measure)]
+        return low, high, True
+
+
+@dataclass(frozen=True)
+class MergedValue:
+    """One merged value: exact, or an interval because some nodes suppressed theirs."""
+
+    low: int
+    high: float
+    suppressed_at: int = 0
+    """How many contributing nodes withheld their own value."""
+    source: Source = "nodes"
+
+    @property
+    def exact(self) -> bool:
+        """Return whether the value is known exactly."""
+        return self.suppressed_at == 0 or self.source == "exact_total"
+
+    @property
+    def value(self) -> int | None:
+        """Return the exact value, or None when only an interval is known."""
+        return self.low if self.exact else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form; an unbounded high is null."""
+        return {
+            "exact": self.exact,
+            "value": self.value,
+            "low": self.low,
+            "high": None if math.isinf(self.high) else int(self.high),
+            "suppressed_at": self.suppressed_at,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class MergedGroup:
+    """The merged cube of one area, or why it is withheld."""
+
+    level: str
+    area: str
+    members: tuple[str, ...]
+    """Nodes of this area, answered or not."""
+    nodes: tuple[str, ...]
+    """Nodes whose result was merged."""
+    providers: int
+    """Distinct organisations among ``nodes``."""
+    cells: dict[Key, dict[str, MergedValue]] = field(default_factory=dict)
+    withheld: str | None = None
+
+    @property
+    def published(self) -> bool:
+        """Return whether the group's aggregates may be published."""
+        return self.withheld is None
+
+    def to_dict(self, dimensions: tuple[str, ...]) -> dict[str, Any]:
+        """Return the JSON form: cells as dimension values plus one object per measure."""
+        return {
+            "level": self.level,
+            "area": self.area,
+            "members": list(self.members),
+            "nodes": list(self.nodes),
+            "providers": self.providers,
+            "published": self.published,
+            "withheld": self.withheld,
+            "cells": [
+                {
+                    **dict(zip(dimensions, key, strict=True)),
+                    **{name: value.to_dict() for name, value in values.items()},
+                }
+                for key, values in self.cells.items()
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class MergedResult:
+    """Every level and area of one spec's round, with the node cubes they came from."""
+
+    query: str
+    version: int
+    spec_hash: str
+    dimensions: tuple[str, ...]
+    measures: tuple[MeasureDef, ...]
+    min_cell: int
+    """The highest k any contributing node protected its cube with."""
+    nodes: dict[str, NodeCube]
+    memberships: dict[str, Membership]
+    groups: dict[GroupId, MergedGroup]
+
+    def group(self, level: str, area: str) -> MergedGroup:
+        """Return the merged group of one area."""
+        return self.groups[(level, area)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form of every group."""
+        return {
+            "query": self.query,
+            "version": self.version,
+            "spec_hash": self.spec_hash,
+            "min_cell": self.min_cell,
+            "dimensions": list(self.dimensions),
+            "measures": [
+                {"name": m.name, "kind": m.kind, "parent": m.parent} for m in self.measures
+            ],
+            "groups": [g.to_dict(self.dimensions) for g in self.groups.values()],
+        }
