@@ -183,6 +183,34 @@ def add_node_command(node_id: str, org: str) -> None:
     click.echo(code)
 
 
+@coordinator_group.command("publish")
+@click.option(
+    "--round",
+    "round_ids",
+    type=int,
+    multiple=True,
+    help="Rounds to publish (default: the newest answered round of every query).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write into (default: the folder the coordinator serves factsheets from).",
+)
+@_one_line_errors
+def publish_command(round_ids: tuple[int, ...], out: Path | None) -> None:
+    """Merge rounds into national, network, zorgkantoor and province factsheets."""
+    from .factsheets.publish import publish_factsheets
+
+    app = _ready_app()
+    folder = out or Path(
+        app.config.get("LHS_FACTSHEETS_DIR") or Path(app.instance_path) / "factsheets"
+    )
+    with session_scope(app.extensions["lhs_sessions"]) as session:
+        session.info["settings"] = app.extensions["lhs_settings"]
+        written = publish_factsheets(session, folder, round_ids)
+    click.echo(f"wrote {len(written)} files; index: {folder / 'index.html'}")
+
+
 @coordinator_group.command("settings")
 @_one_line_errors
 def settings_command() -> None:

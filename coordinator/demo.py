@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 import yaml
 from flask import Flask
 from werkzeug.serving import make_server
@@ -37,12 +36,10 @@ from . import create_app
 from .accounts.services import create_user
 from .client import ApiClient
 from .db import init_db, session_scope
-from .factsheets import write_factsheets
+from .factsheets.publish import publish_factsheets
 from .keys import create_key_file
-from .merge import NATIONAL, merge
-from .registry.models import Region
-from .registry.services import add_node, add_organisation, add_region, memberships
-from .rounds.services import round_results, round_status
+from .registry.services import add_node, add_organisation, add_region
+from .rounds.services import round_status
 
 __all__ = ["PROVIDERS", "DemoProvider", "demo_command", "run_demo"]
 
@@ -166,25 +163,18 @@ def _run_node(config: Path) -> tuple[Path, int, str]:
     return config, done.returncode, (done.stderr.strip().splitlines() or [""])[-1]
 
 
-def _area_names(app: Flask) -> dict[tuple[str, str], str]:
-    with session_scope(app.extensions["lhs_sessions"]) as session:
-        names = {(r.kind, r.code): r.name for r in session.scalars(sa.select(Region))}
-    names[("national", NATIONAL)] = "Nederland (demo)"
-    return names
-
-
 def run_demo(workdir: Path, *, persons: int, specs: Sequence[str], seed: int = 1) -> Path:
     """Run the whole loop in ``workdir``; return the factsheets' index page."""
     if workdir.exists() and any(workdir.iterdir()):
         raise click.ClickException(f"{workdir} is not empty; give a new or empty --workdir")
     started = time.perf_counter()
-    app = _set_up_coordinator(workdir / "coordinator")
+    app = _set_up_coordinator(workdir / "coordinator-data")
     codes, tokens = _register(app, PROVIDERS)
     paths = [p for p in library_paths() if not specs or p.stem in specs or p.parent.name in specs]
     if not paths:
         raise click.ClickException(f"no library spec or area named {', '.join(specs)}")
     with _serving(app) as url:
-        _say(f"coordinator on {url}/api/v1 (SQLite in {workdir / 'coordinator'})")
+        _say(f"coordinator on {url}/api/v1 (SQLite in {workdir / 'coordinator-data'})")
         configs = []
         for i, provider in enumerate(PROVIDERS):
             config = _make_node(
@@ -212,17 +202,13 @@ def run_demo(workdir: Path, *, persons: int, specs: Sequence[str], seed: int = 1
                 if code != 0:
                     raise click.ClickException(f"node {node_id} failed: {last}")
                 _say(f"node {node_id}: {last or 'done'}")
-    round_set = []
+    out = workdir / "factsheets"
     with session_scope(app.extensions["lhs_sessions"]) as session:
-        members = memberships(session)
         for round_id in rounds:
             status = round_status(session, round_id)
-            spec, results = round_results(session, round_id)
-            if len(results) != len(PROVIDERS):
-                raise click.ClickException(f"round {round_id}: not every node answered: {status}")
-            round_set.append((spec, merge(spec, results, members, min_cell=status.get("min_cell"))))
-    out = workdir / "factsheets"
-    write_factsheets(out, round_set, title="lhs demo factsheets", area_names=_area_names(app))
+            if status["pending"]:
+                raise click.ClickException(f"round {round_id}: no answer from {status['pending']}")
+        publish_factsheets(session, out, rounds, title="lhs demo factsheets")
     index = out / "index.html"
     _say(f"done in {time.perf_counter() - started:.0f}s")
     return index

@@ -1,0 +1,54 @@
+"""Publish factsheets from the stored rounds: merge each round's results, write the pages.
+
+Services only (no Flask): ``lhs coordinator publish`` and ``lhs demo`` call it
+with a database session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..merge import NATIONAL, merge
+from ..registry.models import Region
+from ..registry.services import memberships
+from ..rounds.services import list_rounds, round_results, round_status
+from .services import write_factsheets
+
+__all__ = ["latest_rounds", "publish_factsheets"]
+
+NATIONAL_NAME = "Nederland"
+
+
+def latest_rounds(session: Session) -> list[int]:
+    """Return, per query, the newest round that holds at least one result."""
+    chosen: dict[str, int] = {}
+    for status in list_rounds(session):  # newest first
+        if status["answered"] and status["query"] not in chosen:
+            chosen[status["query"]] = int(status["round_id"])
+    return sorted(chosen.values())
+
+
+def publish_factsheets(
+    session: Session,
+    out_dir: Path,
+    round_ids: Sequence[int] | None = None,
+    *,
+    title: str = "lhs factsheets",
+) -> list[Path]:
+    """Merge the given rounds (default: the latest per query) and write every factsheet."""
+    ids = list(round_ids) if round_ids else latest_rounds(session)
+    members = memberships(session)
+    round_set = []
+    for round_id in ids:
+        spec, results = round_results(session, round_id)
+        if not results:
+            continue
+        k = round_status(session, round_id)["min_cell"]
+        round_set.append((spec, merge(spec, results, members, min_cell=k)))
+    names = {(r.kind, r.code): r.name for r in session.scalars(sa.select(Region))}
+    names[("national", NATIONAL)] = NATIONAL_NAME
+    return write_factsheets(out_dir, round_set, title=title, area_names=names)
