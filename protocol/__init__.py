@@ -10,8 +10,9 @@ Errors: every problem a user can cause raises a subclass of ``ProtocolError``::
     ProtocolError
     ├── SpecInvalid        a spec is malformed, hostile or inconsistent
     ├── SignatureInvalid   a signed envelope is malformed or its signature is wrong
-    └── DisclosureError    a cube cannot be protected as asked
-        └── AuditFailed    a suppressed value would be derivable
+    ├── DisclosureError    a cube cannot be protected as asked
+    │   └── AuditFailed    a suppressed value would be derivable
+    └── AggregationError   a secure-aggregation key, share or sum is wrong
 """
 
 from ._audit import AuditResult, audit
@@ -29,10 +30,33 @@ from ._envelope import (
     sign,
     verify,
 )
-from ._errors import AuditFailed, DisclosureError, ProtocolError, SignatureInvalid, SpecInvalid
+from ._errors import (
+    AggregationError,
+    AuditFailed,
+    DisclosureError,
+    ProtocolError,
+    SignatureInvalid,
+    SpecInvalid,
+)
 from ._explain import explain
 from ._loading import load_spec, parse_spec, spec_hash, spec_json_schema, spec_problems
 from ._omop import EVENT_TABLES, GENDER_CONCEPTS, TABLES, EventTable
+from ._secagg import (
+    MODULUS,
+    agg_key_bytes,
+    agg_key_from_bytes,
+    agg_public_text,
+    flatten_cells,
+    generate_agg_key,
+    layout_hash,
+    layout_keys,
+    mask_stream,
+    mask_vector,
+    pairwise_seeds,
+    seed_info,
+    unflatten_vector,
+    unmask_sum,
+)
 from ._spec import (
     DIMENSIONS,
     AgeRange,
@@ -53,8 +77,10 @@ __all__ = [
     "DIMENSIONS",
     "EVENT_TABLES",
     "GENDER_CONCEPTS",
+    "MODULUS",
     "TABLES",
     "AgeRange",
+    "AggregationError",
     "AuditFailed",
     "AuditResult",
     "Bound",
@@ -79,24 +105,37 @@ __all__ = [
     "UnitsMeasure",
     "UnitsWithMeasure",
     "Window",
+    "agg_key_bytes",
+    "agg_key_from_bytes",
+    "agg_public_text",
     "audit",
     "canonical_json",
     "explain",
+    "flatten_cells",
+    "generate_agg_key",
     "generate_private_key",
     "key_id",
+    "layout_hash",
+    "layout_keys",
     "load_private_key",
     "load_spec",
+    "mask_stream",
+    "mask_vector",
     "normalize_code",
+    "pairwise_seeds",
     "parse_spec",
     "primary_suppression",
     "protect",
     "public_key_from_text",
     "public_key_text",
     "save_private_key",
+    "seed_info",
     "sign",
     "spec_hash",
     "spec_json_schema",
     "spec_problems",
     "suppressed_bounds",
+    "unflatten_vector",
+    "unmask_sum",
     "verify",
 ]

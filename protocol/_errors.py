@@ -7,6 +7,7 @@ Every error a user can cause (a bad spec, a bad signature, an unsafe cube) is a
 from __future__ import annotations
 
 __all__ = [
+    "AggregationError",
     "AuditFailed",
     "DisclosureError",
     "ProtocolError",
@@ -44,3 +45,7 @@ class AuditFailed(DisclosureError):
 
 class SignatureInvalid(ProtocolError):
     """A signed envelope is malformed, signed by someone else, or its signature is wrong."""
+
+
+class AggregationError(ProtocolError):
+    """A secure-aggregation message, key or vector is malformed or does not add up."""

@@ -1,0 +1,123 @@
+"""Secure aggregation: pairwise masks cancel in the sum, and bind to round, group and attempt."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol import (
+    MODULUS,
+    AggregationError,
+    agg_key_bytes,
+    agg_key_from_bytes,
+    agg_public_text,
+    flatten_cells,
+    generate_agg_key,
+    layout_hash,
+    layout_keys,
+    mask_vector,
+    pairwise_seeds,
+    unflatten_vector,
+    unmask_sum,
+)
+
+GROUP = ("network", "NPZ-A")
+
+
+def _masked(values: dict[str, list[int]], *, attempt: int = 1, round_id: int = 7) -> dict:
+    keys = {node: generate_agg_key() for node in values}
+    public = {node: agg_public_text(key) for node, key in keys.items()}
+    out = {}
+    for node, key in keys.items():
+        seeds = pairwise_seeds(key, node, public, round_id=round_id, group=GROUP, attempt=attempt)
+        out[node] = mask_vector(values[node], node, seeds)
+    return out
+
+
+members = st.lists(
+    st.text(alphabet="abcdefgh-", min_size=1, max_size=6), min_size=3, max_size=6, unique=True
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(members, st.data())
+def test_masks_cancel_exactly(ids: list[str], data: st.DataObject) -> None:
+    length = data.draw(st.integers(1, 12))
+    counts = st.lists(st.integers(0, 10**9), min_size=length, max_size=length)
+    values = {node: data.draw(counts) for node in ids}
+    masked = _masked(values)
+    assert unmask_sum(list(masked.values())) == [sum(c) for c in zip(*values.values(), strict=True)]
+
+
+@settings(max_examples=15, deadline=None)
+@given(members)
+def test_one_masked_vector_looks_uniform(ids: list[str]) -> None:
+    values = {node: [3, 0, 1, 12, 40] * 20 for node in ids}
+    for node, vector in _masked(values).items():
+        # A value survives its mask only by a 2**-64 chance.
+        assert all(m != v for m, v in zip(vector, values[node], strict=True))
+        assert all(0 <= m < MODULUS for m in vector)
+        # Uniform words: about half have the top bit set.
+        assert 25 <= sum(m >> 63 for m in vector) <= 75
+
+
+def test_masks_are_bound_to_membership_attempt_and_round() -> None:
+    keys = {n: generate_agg_key() for n in ("a", "b", "c", "d")}
+    public = {n: agg_public_text(k) for n, k in keys.items()}
+    three = {n: public[n] for n in ("a", "b", "c")}
+
+    def seed(pub: dict[str, str], **context: object) -> bytes:
+        args = {"round_id": 1, "group": GROUP, "attempt": 1, **context}
+        return pairwise_seeds(keys["a"], "a", pub, **args)["b"]  # type: ignore[arg-type]
+
+    base = seed(three)
+    assert seed(three) == base  # deterministic
+    assert seed(public) != base  # one more member
+    assert seed(three, attempt=2) != base
+    assert seed(three, round_id=2) != base
+    assert seed(three, group=("network", "NPZ-B")) != base
+    # Both ends of a pair derive the same seed.
+    other = pairwise_seeds(keys["b"], "b", three, round_id=1, group=GROUP, attempt=1)
+    assert other["a"] == base
+
+
+def test_a_missing_vector_does_not_unmask() -> None:
+    masked = _masked({n: [5, 6, 7] for n in ("a", "b", "c")})
+    with pytest.raises(AggregationError, match="did not cancel"):
+        unmask_sum([masked["a"], masked["b"]])
+    with pytest.raises(AggregationError, match="length"):
+        unmask_sum([[1, 2], [3]])
+
+
+def test_bad_inputs_are_refused() -> None:
+    key = generate_agg_key()
+    public = {"a": agg_public_text(key), "b": agg_public_text(generate_agg_key())}
+    with pytest.raises(AggregationError, match="not a member"):
+        pairwise_seeds(key, "z", public, round_id=1, group=GROUP, attempt=1)
+    with pytest.raises(AggregationError, match="not this node's key"):
+        pairwise_seeds(key, "b", public, round_id=1, group=GROUP, attempt=1)
+    with pytest.raises(AggregationError, match="X25519"):
+        pairwise_seeds(
+            key, "a", {**public, "b": "bm90IGEga2V5"}, round_id=1, group=GROUP, attempt=1
+        )
+    with pytest.raises(AggregationError, match="cannot mask"):
+        mask_vector([-1], "a", {})
+    assert agg_public_text(agg_key_from_bytes(agg_key_bytes(key))) == public["a"]
+
+
+def test_layout_round_trip() -> None:
+    layout = {
+        "dimensions": ["year", "sex"],
+        "domains": {"year": [2023, 2024], "sex": ["F", "M", "U"]},
+        "measures": ["denominator", "numerator"],
+    }
+    assert layout_keys(layout)[:2] == [(2023, "F"), (2023, "M")]
+    cells = {(2024, "U"): {"denominator": 9, "numerator": 2}, (2022, "F"): {"denominator": 0}}
+    vector = flatten_cells(layout, cells)
+    assert len(vector) == 12 and vector[-2:] == [9, 2] and sum(vector) == 11
+    assert unflatten_vector(layout, vector)[(2024, "U")] == {"denominator": 9, "numerator": 2}
+    with pytest.raises(AggregationError, match="lacks 1 non-zero"):
+        flatten_cells(layout, {(2021, "F"): {"denominator": 1}})
+    assert layout_hash(layout).startswith("sha256:")
+    assert layout_hash({**layout, "measures": ["numerator"]}) != layout_hash(layout)
