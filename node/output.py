@@ -13,6 +13,7 @@ __all__ = ["FORMATS", "render"]
 
 FORMATS = ("json", "csv", "table")
 SUPPRESSED = "-"
+NO_RATE = "n/a"
 
 
 def render(results: Sequence[QueryResult], fmt: str) -> str:
@@ -83,9 +84,13 @@ def _table(results: Sequence[QueryResult]) -> str:
             row += [SUPPRESSED if cell[n] is None else str(cell[n]) for n in names]
             if has_rate:
                 den, num = cell[names[0]], cell[names[1]]
-                row.append(f"{100 * num / den:.1f}%" if den and num is not None else SUPPRESSED)
+                if den is None or num is None:
+                    row.append(SUPPRESSED)
+                else:  # a published 0 denominator has no rate, and is not suppressed
+                    row.append(f"{100 * num / den:.1f}%" if den else NO_RATE)
             rows.append(row)
-        widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+        # max() of the header alone when there are no cells (an empty cohort).
+        widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
         lines = [
             f"{r.spec.id} v{r.spec.version}: {r.spec.title}",
             f"k={r.k}  {r.spec_hash}  ('{SUPPRESSED}' = suppressed, 'all' = every value)",
