@@ -141,11 +141,17 @@ def _rate(p: float, effect: float) -> float:
 
 
 def _offset(rng: np.random.Generator, n: int, low: int, high: int, edges: list[int]) -> np.ndarray:
-    """Days in [low, high], with about 3% set exactly to the given boundary values."""
+    """Days in [low, high], with about 3% set exactly to the given boundary values.
+
+    The first entries take each boundary value once, so that even a small group
+    (a few hip fractures in a small extract) has every boundary.
+    """
     days = rng.integers(low, high + 1, n)
     if edges:
         hit = rng.random(n) < 0.03
         days[hit] = np.array(edges)[rng.integers(0, len(edges), hit.sum())]
+        first = min(n, len(edges))
+        days[:first] = edges[:first]
     return days
 
 
@@ -374,8 +380,8 @@ def generate(
     if site_effect <= 0:
         raise ValueError("site effect must be above 0")
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not empty")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} exists and is not an empty folder")
     rng = np.random.default_rng(seed)
     tables = _simulate(persons, rng, site_effect)
     out.parent.mkdir(parents=True, exist_ok=True)
