@@ -29,6 +29,12 @@ SA_TYPES: dict[str, type[sa.types.TypeEngine]] = {
 }
 DUCKDB_TYPES = {"integer": "BIGINT", "date": "DATE", "text": "VARCHAR"}
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+EXPECTED = {"date": "an ISO date (YYYY-MM-DD)", "integer": "a whole number"}
+"""What a value of each contract type must look like, as messages say it."""
+_PATTERNS = {  # what DuckDB's casts accept beyond these (2020/1/5, 0x10, .5, epoch) is refused
+    "date": r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.+Z-]*)?\s*",
+    "integer": r"\s*[+-]?[0-9]+(\.0*)?\s*",
+}
 
 
 def first_line(exc: BaseException) -> str:
@@ -43,6 +49,52 @@ def _quote(name: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def bad_value_sql(real: str, stored: str, kind: str) -> str | None:
+    """Return a DuckDB predicate: the column holds a value that is not of the contract's type.
+
+    ``real`` is the quoted column, ``stored`` its DuckDB type.  Text must read as
+    an ISO date (a time may follow) or a whole number; blanks are missing
+    values.  None when the stored type needs no conversion.  `lhs node check`
+    counts the rows this finds; a query over such a table stops with an error.
+    """
+    target = DUCKDB_TYPES[kind]
+    if kind == "text" or stored.upper() == target:
+        return None
+    if stored.upper() != "VARCHAR":
+        return f"({real} IS NOT NULL AND TRY_CAST({real} AS {target}) IS NULL)"
+    shape = f"regexp_full_match({real}, {_literal(_PATTERNS[kind])})"
+    return (
+        f"({real} IS NOT NULL AND TRIM({real}) <> ''"
+        f" AND NOT ({shape} AND TRY_CAST({real} AS {target}) IS NOT NULL))"
+    )
+
+
+def value_sql(table: str, column: str, real: str, stored: str, kind: str) -> str:
+    """Return a DuckDB expression reading the column as the contract's type.
+
+    A value that is not of that type stops the query with an error naming the
+    table and column (never the value): the values `bad_value_sql` finds.
+    """
+    target = DUCKDB_TYPES[kind]
+    if stored.upper() == target:
+        return real
+    if kind == "text":
+        return f"CAST({real} AS {target})"
+    message = (
+        f"{table}.{column} has values that are not {EXPECTED[kind]} (lhs node check counts them)"
+    )
+    error = f"error({_literal(message)})"
+    value = f"COALESCE(TRY_CAST({real} AS {target}), {error})"
+    if stored.upper() != "VARCHAR":
+        return f"CASE WHEN {real} IS NULL THEN NULL ELSE {value} END"
+    # The common case first, and cheaply: one pattern match and one cast per value.
+    shape = f"regexp_full_match({real}, {_literal(_PATTERNS[kind])})"
+    return (
+        f"CASE WHEN {real} IS NULL THEN NULL WHEN {shape} THEN {value}"
+        f" WHEN TRIM({real}) = '' THEN NULL ELSE {error} END"
+    )
 
 
 class DataSource:
@@ -174,17 +226,17 @@ class FolderSource(DataSource):
         selects = []
         for column, kind in TABLES[name].items():
             real, stored = present[column]
-            target = DUCKDB_TYPES[kind]
-            expr = _quote(real)
-            if stored.upper() != target:
-                expr = f"CAST({expr} AS {target})"
+            expr = value_sql(name, column, _quote(real), stored, kind)
             selects.append(f"{expr} AS {_quote(column)}")
         sql = (
             f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {', '.join(selects)}"
             f" FROM {self._reader(self.files[name])}"
         )
-        with self.engine.begin() as connection:
-            connection.exec_driver_sql(sql)
+        try:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(sql)
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataSourceError(f"cannot read {self.files[name]}: {first_line(exc)}") from None
         return sa.Table(
             name,
             sa.MetaData(),
@@ -199,12 +251,23 @@ class SqlSource(DataSource):
         super().__init__()
         try:
             parsed = sa.engine.make_url(url)
-        except sa.exc.ArgumentError:
-            raise DataSourceError(f"{url!r} is neither a folder nor a database URL") from None
+        except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+            masked = _PASSWORD.sub(r"\1***@", url)
+            raise DataSourceError(
+                f"{masked!r} is neither a folder nor a valid database URL"
+            ) from None
         self.location = parsed.render_as_string(hide_password=True)
         if schema:
             self.location += f" (schema {schema})"
         self.schema = schema or None
+        database = parsed.database or ""
+        if (
+            parsed.get_backend_name() in ("sqlite", "duckdb")
+            and database
+            and not database.startswith((":memory:", "file:", "md:"))
+            and not Path(database).exists()
+        ):  # connecting would create an empty database file
+            raise DataSourceError(f"database file {database} does not exist")
         try:
             self.engine = sa.create_engine(parsed, pool_pre_ping=True)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
@@ -227,11 +290,15 @@ class SqlSource(DataSource):
         """Return the table's columns: canonical lower-case name -> real name."""
         if name not in self._names:
             raise self._no_table(name)
+        # The columns of an empty result, not reflection: duckdb-engine cannot reflect
+        # columns under SQLAlchemy 2.1, and this works on every dialect.
+        empty = sa.select(sa.text("*")).select_from(sa.table(self._names[name], schema=self.schema))
         try:
-            columns = sa.inspect(self.engine).get_columns(self._names[name], schema=self.schema)
+            with self.engine.connect() as connection:
+                columns = list(connection.execute(empty.where(sa.false())).keys())
         except sa.exc.SQLAlchemyError as exc:
             raise DataSourceError(f"cannot read table '{name}': {first_line(exc)}") from None
-        return {c["name"].lower(): c["name"] for c in columns}
+        return {c.lower(): c for c in columns}
 
     def _build_table(self, name: str) -> sa.Table:
         present = self.real_columns(name)
@@ -245,6 +312,7 @@ class SqlSource(DataSource):
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+._-]*://")
+_PASSWORD = re.compile(r"(://[^/@:]*:).*@")  # user:password@ in a URL make_url refuses
 
 
 def open_source(location: str, *, schema: str | None = None) -> DataSource:
