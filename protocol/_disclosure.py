@@ -35,14 +35,14 @@ SECONDARY = "secondary"
 WITNESSES = 200
 """How many attacker-feasible points to carry from one audit to the next."""
 
-PROVE_LPS = 600
+PROVE_LPS = 2500
 """LPs the search for a passing pattern may spend before it hides every count instead."""
 
 PRUNE_LPS = 800
 """LPs the pruning pass may spend giving values back."""
 
-MOSTLY_HIDDEN = 0.6
-"""Hidden share of counts after the fast pass from which the search starts top-down."""
+MOSTLY_HIDDEN = 0.7
+"""Hidden share of counts from which the search gives up climbing and starts top-down."""
 
 
 @dataclass(frozen=True)
@@ -136,17 +136,36 @@ class _Protector:
         self.lps = 0
         self.witnesses: np.ndarray | None = None
 
-    def cost(self, entry: Entry, protecting: int) -> tuple:
-        """Cheaper first: reaches k together with the protected value, then small, then fine."""
+    def cost(self, entry: Entry, protecting: int, hidden: set[Entry]) -> tuple:
+        """Cheaper first: reaches k with the protected value, opens few new relations, small."""
         value = self.cube.cells[entry[0]][entry[1]]
         enough = value + protecting >= self.k
         return (
             0 if enough else 1,
+            self.opens(entry, hidden),
             value if enough else -value,
             self.levels[entry[0]],
             self.order[entry[0]],
             entry[1],
         )
+
+    def opens(self, entry: Entry, hidden: set[Entry]) -> int:
+        """Return how many relations hiding ``entry`` leaves needing another partner.
+
+        A relation with nothing hidden would then hide one value (needing a partner
+        of its own); one hiding exactly one value is mended.  Preferring partners
+        that mend more than they open keeps the pattern in few planes of the cube
+        instead of cascading through all of them.
+        """
+        key, name = entry
+        balance = 0
+        for i in self.relations_of.get(key, []):
+            inside = sum((other, name) in hidden for other in self.relations[i])
+            if inside == 0:
+                balance += 1
+            elif inside == 1:
+                balance -= 1
+        return balance
 
     def close_relations(self, hidden: set[Entry]) -> None:
         """Suppress until no additive relation hides exactly one value."""
@@ -160,7 +179,7 @@ class _Protector:
                         continue
                     protecting = self.cube.cells[inside[0]][m.name]
                     candidates = [(key, m.name) for key in members if key != inside[0]]
-                    hidden.add(min(candidates, key=lambda e: self.cost(e, protecting)))
+                    hidden.add(min(candidates, key=lambda e: self.cost(e, protecting, hidden)))
                     changed = True
 
     def candidates(self, failure: Entry) -> Iterable[Entry]:
@@ -192,16 +211,17 @@ class _Protector:
     def prove(self, hidden: set[Entry]) -> bool:
         """Suppress more until the LP audit passes: one partner per failing value per round.
 
-        Returns False when the search runs out of its ``PROVE_LPS`` budget: a cube
-        of mostly tiny counts ends with nearly everything hidden anyway, and
-        starting from everything hidden then pruning gets there far sooner.
+        Returns False when the search runs out of its ``PROVE_LPS`` budget or has
+        hidden most of the cube: such a cube ends with nearly everything hidden
+        anyway, and starting from everything hidden then pruning is far sooner.
         """
         start = self.lps
+        total = len(self.cube.cells) * len(self.counts)
         while True:
             result = self.audit(hidden, stop_at_first=False)
             if result.passed:
                 return True
-            if self.lps - start > PROVE_LPS:
+            if self.lps - start > PROVE_LPS or len(hidden) > MOSTLY_HIDDEN * total:
                 return False
             touched: set[int] = set()
             for failure in result.failures:
@@ -221,7 +241,7 @@ class _Protector:
                     if not touched:
                         raise AuditFailed(f"cannot protect {failure}: nothing left to suppress")
                     break  # this round hid everything; the next audit decides
-                chosen = min(options, key=lambda e: self.cost(e, int(high - low)))
+                chosen = min(options, key=lambda e: self.cost(e, int(high - low), hidden))
                 hidden.add(chosen)
                 touched |= near | set(self.relations_of.get(chosen[0], []))
 
