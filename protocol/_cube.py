@@ -76,8 +76,8 @@ class Cube:
                 target = cells.setdefault(rolled, dict.fromkeys(names, 0))
                 for n in names:
                     target[n] += acc[n]
-        if not dims:
-            cells.setdefault((), dict.fromkeys(names, 0))
+        # An empty cohort still publishes its grand total: zeros, not a missing row.
+        cells.setdefault((None,) * len(dims), dict.fromkeys(names, 0))
         return cls(dims, tuple(measures), cells)
 
     def measure(self, name: str) -> MeasureDef:

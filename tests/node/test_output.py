@@ -221,21 +221,23 @@ def test_several_tables_are_separated(opioid: QueryResult, los: QueryResult) -> 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
 def test_an_empty_result_renders(fmt: str) -> None:
-    # An empty cohort (as on a small real export) has no cells at all; every format copes.
+    # An empty cohort (as on a small real export) still publishes its grand total of zeros.
     domains = {"year": [], "sex": ["F", "M", "U"], "age_band": ["85+"]}
     result = _result("opioid_last_90d", [], set(), domains)
-    assert result.protected.cube.cells == {}
+    zeros = {"denominator": 0, "numerator": 0}
+    assert result.protected.cube.cells == {(None, None, None): zeros}
     text = render([result], fmt)
     if fmt == "json":
-        assert json.loads(text)["cells"] == []
+        assert json.loads(text)["cells"] == [{"year": None, "sex": None, "age_band": None, **zeros}]
     elif fmt == "csv":
-        assert text.splitlines() == [
-            "query,version,min_cell,year,sex,age_band,measure,value,suppressed"
-        ]
+        lines = text.splitlines()
+        assert lines[0] == "query,version,min_cell,year,sex,age_band,measure,value,suppressed"
+        assert len(lines) == 3 and all(line.split(",")[7] == "0" for line in lines[1:])
     else:
         header, rows, summary = _body(text)
-        assert header.split()[0] == "year" and rows == []
-        assert summary.startswith("0 cells; 0 of 0 values suppressed")
+        assert header.split()[0] == "year" and len(rows) == 1
+        assert rows[0].split()[:3] == ["all", "all", "all"]
+        assert summary.startswith("1 cells; 0 of 2 values suppressed")
 
 
 def test_node_run_stdout_is_pure_json(tmp_path: Path) -> None:
