@@ -35,7 +35,7 @@ SECONDARY = "secondary"
 WITNESSES = 200
 """How many attacker-feasible points to carry from one audit to the next."""
 
-PROVE_LPS = 2500
+PROVE_LPS = 1500
 """LPs the search for a passing pattern may spend before it hides every count instead."""
 
 PRUNE_LPS = 800
