@@ -137,10 +137,11 @@ class _Protector:
         self.witnesses: np.ndarray | None = None
 
     def cost(self, entry: Entry, protecting: int, hidden: set[Entry]) -> tuple:
-        """Cheaper first: reaches k with the protected value, opens few new relations, small."""
+        """Cheaper first: not the grand total, reaches k with the protected value, opens few."""
         value = self.cube.cells[entry[0]][entry[1]]
         enough = value + protecting >= self.k
         return (
+            self.levels[entry[0]] == len(self.cube.dimensions),  # the grand total: last resort
             0 if enough else 1,
             self.opens(entry, hidden),
             value if enough else -value,
