@@ -29,6 +29,7 @@ _BLUEPRINTS = (
     "coordinator.registry.views",
     "coordinator.review.views",
     "coordinator.rounds.views",
+    "coordinator.aggregation.views",
     "coordinator.audit.views",
     "coordinator.api.views",
 )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from .accounts.models import ApiToken, User
+from .aggregation.models import AggAttempt, AggMessage
 from .audit.models import AuditEvent
 from .registry.models import EnrolmentCode, Membership, Node, Organisation, Region
 from .review.models import Decision, Spec
 from .rounds.models import PollNonce, Result, Round, Task
 
 __all__ = [
+    "AggAttempt",
+    "AggMessage",
     "ApiToken",
     "AuditEvent",
     "Decision",

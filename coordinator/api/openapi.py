@@ -121,6 +121,15 @@ _PATHS: dict[str, Any] = {
             tag="nodes",
         ),
     },
+    "/aggregation": {
+        "post": _op(
+            "Upload an aggregation key or share",
+            {"201": ("Stored.", "AggStored"), "200": ("Stored before (duplicate).", "AggStored")},
+            errors=("400", "403", "404", "409"),
+            body="AggMessageEnvelope",
+            tag="nodes",
+        ),
+    },
     "/nodes": {
         "get": _op(
             "List nodes", {"200": ("Every node.", "Nodes")}, errors=(), token=True, tag="nodes"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..aggregation.schemas import AGG_SCHEMAS
+
 __all__ = ["SCHEMAS"]
 
 _TIME = {"type": "string", "format": "date-time", "examples": ["2026-11-23T10:00:00Z"]}
@@ -125,7 +127,13 @@ SCHEMAS: dict[str, Any] = {
         },
     ),
     "TaskEnvelope": _envelope("TaskPayload", "A task signed by the coordinator."),
-    "Tasks": _object(["tasks"], {"tasks": {"type": "array", "items": _ref("TaskEnvelope")}}),
+    "Tasks": _object(
+        ["tasks"],
+        {
+            "tasks": {"type": "array", "items": _ref("TaskEnvelope")},
+            "aggregation": {"type": "array", "items": _ref("AggRequestEnvelope")},
+        },
+    ),
     "Cube": _object(
         ["query", "version", "spec_hash", "min_cell", "cells"],
         {
@@ -283,3 +291,4 @@ SCHEMAS: dict[str, Any] = {
         },
     ),
 }
+SCHEMAS.update(AGG_SCHEMAS)

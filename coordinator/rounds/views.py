@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ..accounts.services import CAN_READ
-from ..api.http import app_settings, caller, json_body, set_actor
+from ..aggregation.services import poll_requests
+from ..api.http import app_settings, caller, coordinator_key, json_body, set_actor
 from ..db import get_session
 from . import messages, services
 
@@ -14,13 +15,14 @@ bp = Blueprint("rounds", __name__)
 
 @bp.post("/nodes/<node_id>/poll")
 def poll(node_id: str) -> dict:
-    """Answer a node's signed poll with the task envelopes it still has to answer."""
+    """Answer a node's signed poll with its open tasks and secure-aggregation requests."""
     set_actor(f"node:{node_id[:64]}")
     body = json_body()
     session = get_session()
     tasks = messages.poll(session, node_id, body, skew=app_settings().poll_clock_skew)
+    requests = poll_requests(session, node_id, coordinator_key())
     session.commit()
-    return {"tasks": tasks}
+    return {"tasks": tasks, "aggregation": requests}
 
 
 @bp.post("/results")

@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - Windows has no flock
 from protocol import canonical_json, sign
 
 from ..config import NodeConfig
+from .aggregate import answer_requests
 from .audit import digest
 from .checks import check_task
 from .errors import AgentError, CoordinatorRefused, CoordinatorUnavailable, TaskRefused
@@ -53,12 +54,14 @@ class Cycle:
     run: int = 0
     uploaded: int = 0
     duplicates: int = 0
+    aggregated: int = 0
     failed: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (
             f"{self.tasks} new task(s): {self.refused} refused, {self.held} held;"
             f" {self.run} run; {self.uploaded} uploaded ({self.duplicates} already stored)"
+            + (f"; {self.aggregated} aggregation message(s) sent" if self.aggregated else "")
             + (f"; {len(self.failed)} failed" if self.failed else "")
         )
 
@@ -78,6 +81,7 @@ class Agent:
         self._lock = _lock_state(Path(config.state))
         self.state = NodeState.open(config)
         self.client = client or Coordinator(config.coordinator)  # type: ignore[arg-type]
+        self.aggregation_requests: list[Any] = []
 
     def close(self) -> None:
         """Release the database and the HTTP connections."""
@@ -100,16 +104,18 @@ class Agent:
         if problem is None:
             try:
                 self.upload_pending(cycle)
+                # After the results: the coordinator asks only members that answered the round.
+                answer_requests(self, self.aggregation_requests, cycle)
             except CoordinatorUnavailable as exc:
                 problem = exc
         if problem is not None:
             raise problem
-        busy = cycle.tasks or cycle.run or cycle.uploaded or cycle.failed
+        busy = cycle.tasks or cycle.run or cycle.uploaded or cycle.aggregated or cycle.failed
         log.log(logging.INFO if busy else logging.DEBUG, "cycle: %s", cycle)
         return cycle
 
     def poll(self) -> list[Any]:
-        """Send a signed poll and return the task envelopes of the answer."""
+        """Send a signed poll; return its task envelopes and keep its aggregation requests."""
         payload = {
             "type": "lhs.poll/1",
             "node_id": self.node_id,
@@ -129,7 +135,10 @@ class Agent:
         if not isinstance(tasks, list):
             self.state.audit.append("poll", **sent, status=answer.status, tasks=None)
             raise CoordinatorUnavailable("the coordinator's poll answer has no list of tasks")
-        self.state.audit.append("poll", **sent, status=answer.status, tasks=len(tasks))
+        requests = answer.body.get("aggregation")
+        self.aggregation_requests = requests if isinstance(requests, list) else []
+        counts = {"aggregation": len(self.aggregation_requests)} if requests else {}
+        self.state.audit.append("poll", **sent, status=answer.status, tasks=len(tasks), **counts)
         log.log(logging.INFO if tasks else logging.DEBUG, "poll: %d task(s) listed", len(tasks))
         return tasks
 

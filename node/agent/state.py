@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import NodeConfig
+from .aggstore import AggStore
 from .audit import AuditLog
 from .checks import parse_time
 from .errors import AgentError
@@ -40,12 +41,13 @@ def task_payload(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class NodeState:
-    """The task database, outbox and audit log under a node's state folder."""
+    """The task database, outbox, aggregation state and audit log under a node's state folder."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.store = Store(folder / "agent.sqlite")
         self.audit = AuditLog(folder / "audit.jsonl")
+        self.aggregation = AggStore(self.store.engine)
 
     @classmethod
     def open(cls, config: NodeConfig) -> NodeState:

@@ -1,0 +1,267 @@
+"""Open, restart and read secure-aggregation attempts; hand nodes what they must do next.
+
+Once every target node of a round has answered (or when called at publish time), each
+group (the nation, each network, zorgkantoor region and province) with at least 3 answered
+nodes of 3 organisations gets attempt 1.  Its members send X25519 keys, then shares masked
+so that only their sum is readable; the sum is the group's exact finest cells.  A member
+that stops answering restarts the group with attempt+1 among those still answering.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session
+
+from node.compiler import AGE_BANDS
+from node.runner import SEXES, measure_defs
+from protocol import Cube, Key, QuerySpec, layout_hash, sign, unflatten_vector
+
+from ..audit.services import record
+from ..errors import Conflict, NotFound
+from ..merge.model import MIN_PROVIDERS, GroupId, Membership
+from ..merge.services import group_members
+from ..registry.services import memberships
+from ..rounds.models import Round
+from ..rounds.services import round_results, round_status
+from ..timeutil import utcnow
+from .models import AggAttempt
+
+__all__ = [
+    "ATTEMPT_TIMEOUT",
+    "REQUEST_TYPE",
+    "exact_group_totals",
+    "group_totals",
+    "open_aggregation",
+    "poll_requests",
+    "restart_group",
+]
+
+REQUEST_TYPE = "lhs.aggrequest/1"
+ATTEMPT_TIMEOUT = timedelta(hours=1)
+"""An attempt still missing a key or share this long after it opened is restarted."""
+OPEN_STATES = ("keys", "shares")
+
+
+def _groups(session: Session, answered: Iterable[str]) -> dict[GroupId, tuple[str, ...]]:
+    # The answered nodes of every area, provided they come from enough organisations.
+    known = memberships(session)
+    typed = {n: Membership(**known[n]) for n in answered if n in known}  # type: ignore[arg-type]
+    out = {}
+    for group, members in group_members(typed).items():
+        organisations = {typed[n].organisation for n in members}
+        if len(members) >= MIN_PROVIDERS and len(organisations) >= MIN_PROVIDERS:
+            out[group] = members
+    return out
+
+
+def _layout(spec: QuerySpec, results: dict[str, Any], members: Iterable[str]) -> dict[str, Any]:
+    # Sexes and age bands are the contract's; years are every year a member's cube shows.
+    domains: dict[str, list[Any]] = {}
+    for dim in spec.dimensions:
+        if dim == "sex":
+            domains[dim] = list(SEXES)
+        elif dim == "age_band":
+            domains[dim] = [label for label, _, _ in AGE_BANDS]
+        else:
+            seen = {c[dim] for n in members for c in results[n]["cells"] if c[dim] is not None}
+            domains[dim] = sorted(seen)
+    return {
+        "dimensions": list(spec.dimensions),
+        "domains": domains,
+        "measures": [m.name for m in measure_defs(spec)],
+    }
+
+
+def _new_attempt(
+    session: Session, round_id: int, group: GroupId, attempt: int, members: tuple[str, ...]
+) -> AggAttempt:
+    spec, results = round_results(session, round_id)
+    layout = _layout(spec, results, members)
+    row = AggAttempt(
+        round_id=round_id,
+        level=group[0],
+        area=group[1],
+        attempt=attempt,
+        members=json.dumps(sorted(members)),
+        layout=json.dumps(layout),
+        layout_hash=layout_hash(layout),
+        state="keys",
+        opened_at=utcnow(),
+    )
+    session.add(row)
+    record(
+        session,
+        "coordinator",
+        "aggregation.open",
+        f"round:{round_id}",
+        group=list(group),
+        attempt=attempt,
+        members=sorted(members),
+    )
+    return row
+
+
+def open_aggregation(session: Session, round_id: int) -> list[AggAttempt]:
+    """Open attempt 1 for every group of a round with enough answered nodes (once per round)."""
+    existing = session.scalars(sa.select(AggAttempt).where(AggAttempt.round_id == round_id)).all()
+    if existing:
+        return list(existing)
+    _spec, results = round_results(session, round_id)
+    rows = [
+        _new_attempt(session, round_id, group, 1, members)
+        for group, members in _groups(session, results).items()
+    ]
+    session.flush()
+    return rows
+
+
+def _current(session: Session, round_id: int, group: GroupId) -> AggAttempt | None:
+    return session.scalar(
+        sa.select(AggAttempt)
+        .where(
+            AggAttempt.round_id == round_id,
+            AggAttempt.level == group[0],
+            AggAttempt.area == group[1],
+        )
+        .order_by(AggAttempt.attempt.desc())
+    )
+
+
+def restart_group(session: Session, round_id: int, group: GroupId) -> AggAttempt | None:
+    """Drop the members missing from an open attempt; return attempt+1, or None if too few.
+
+    The old attempt yields nothing: its keys and shares are never summed.  The members
+    still answering are those that sent what the attempt's current phase asks for.
+    """
+    current = _current(session, round_id, group)
+    if current is None or current.state not in OPEN_STATES:
+        raise Conflict("no_open_attempt", f"round {round_id} has no open aggregation of {group}")
+    kind = "key" if current.state == "keys" else "share"
+    alive = sorted(m.node_id for m in current.messages if m.kind == kind)
+    now = utcnow()
+    current.closed_at = now
+    still = _groups(session, alive).get(group)
+    current.state = "restarted" if still else "failed"
+    record(
+        session,
+        "coordinator",
+        "aggregation.restart" if still else "aggregation.fail",
+        f"round:{round_id}",
+        group=list(group),
+        attempt=current.attempt,
+        dropped=sorted(set(json.loads(current.members)) - set(alive)),
+    )
+    if not still:
+        return None
+    row = _new_attempt(session, round_id, group, current.attempt + 1, still)
+    session.flush()
+    return row
+
+
+def _open_due(session: Session) -> None:
+    # Rounds still open whose targets have all answered and that have no attempt yet.
+    now = utcnow()
+    has_attempt = sa.select(AggAttempt.id).where(AggAttempt.round_id == Round.id).exists()
+    for round_id in session.scalars(
+        sa.select(Round.id).where(Round.deadline > now, ~has_attempt)
+    ).all():
+        if round_status(session, round_id)["status"] == "complete":
+            open_aggregation(session, round_id)
+
+
+def _restart_stale(session: Session) -> None:
+    cutoff = utcnow() - ATTEMPT_TIMEOUT
+    stale = session.scalars(
+        sa.select(AggAttempt).where(
+            AggAttempt.state.in_(OPEN_STATES), AggAttempt.opened_at < cutoff
+        )
+    ).all()
+    for row in stale:
+        restart_group(session, row.round_id, (row.level, row.area))
+
+
+def _request(row: AggAttempt, node_id: str) -> dict[str, Any] | None:
+    """Return what an attempt asks of one member now, or None when it has nothing to ask."""
+    kind = "key" if row.state == "keys" else "share"
+    if any(m.node_id == node_id and m.kind == kind for m in row.messages):
+        return None
+    payload: dict[str, Any] = {
+        "type": REQUEST_TYPE,
+        "phase": kind,
+        "round_id": row.round_id,
+        "node_id": node_id,
+        "group": [row.level, row.area],
+        "attempt": row.attempt,
+        "members": json.loads(row.members),
+        "layout": json.loads(row.layout),
+        "layout_hash": row.layout_hash,
+    }
+    if kind == "share":
+        payload["keys"] = {m.node_id: m.public_key for m in row.messages if m.kind == "key"}
+    return payload
+
+
+def poll_requests(session: Session, node_id: str, key: Ed25519PrivateKey) -> list[dict[str, Any]]:
+    """Advance due attempts and return the signed requests a polling member must answer."""
+    _open_due(session)
+    _restart_stale(session)
+    rows = session.scalars(
+        sa.select(AggAttempt)
+        .where(AggAttempt.state.in_(OPEN_STATES))
+        .order_by(AggAttempt.round_id, AggAttempt.id)
+    ).all()
+    out = []
+    for row in rows:
+        if node_id not in json.loads(row.members):
+            continue
+        payload = _request(row, node_id)
+        if payload is not None:
+            out.append(sign(payload, key, "coordinator"))
+    return out
+
+
+def _cells(spec: QuerySpec, layout: dict[str, Any], totals: list[int]) -> dict[Key, dict]:
+    finest = unflatten_vector(layout, totals)
+    dims = layout["dimensions"]
+    rows = [{**dict(zip(dims, key, strict=True)), **values} for key, values in finest.items()]
+    domains = {d: layout["domains"][d] for d in dims}
+    # Margins by summation, so the keys are merge's: every finest cell and every None roll-up.
+    return Cube.from_finest(dims, measure_defs(spec), rows, domains).cells
+
+
+def group_totals(
+    session: Session, round_id: int
+) -> dict[GroupId, tuple[tuple[str, ...], dict[Key, dict[str, int]]]]:
+    """Return every completed group of a round: its members and its exact cells with margins."""
+    if session.get(Round, round_id) is None:
+        raise NotFound("unknown_round", f"no round {round_id}")
+    spec, _results = round_results(session, round_id)
+    done = session.scalars(
+        sa.select(AggAttempt).where(AggAttempt.round_id == round_id, AggAttempt.state == "done")
+    ).all()
+    out = {}
+    for row in done:
+        cells = _cells(spec, json.loads(row.layout), json.loads(row.totals or "[]"))
+        out[(row.level, row.area)] = (tuple(json.loads(row.members)), cells)
+    return out
+
+
+def exact_group_totals(session: Session, round_id: int) -> dict[GroupId, dict[Key, dict]]:
+    """Return exact totals for merge: groups whose sum covers every answered node of the group.
+
+    A group that completed only after a member dropped out sums fewer nodes than the merge
+    does, so it is left out here (``group_totals`` still shows it).
+    """
+    _spec, results = round_results(session, round_id)
+    answered = _groups(session, results)
+    return {
+        group: cells
+        for group, (members, cells) in group_totals(session, round_id).items()
+        if answered.get(group) == members
+    }

@@ -1,0 +1,224 @@
+"""Answer the coordinator's secure-aggregation requests: a fresh key, then a masked share.
+
+A request is checked before anything is sent: the coordinator's signature, that it names
+this node and lists it among at least 3 members, that this node answered the round (it
+holds the round's exact cube), and that the layout is the one hashed and fits the cube.
+The share is the exact finest cells masked with the pairwise seeds of the members' keys,
+so the coordinator learns only the group's sum.  Every body sent is logged and kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from protocol import (
+    ProtocolError,
+    agg_key_bytes,
+    agg_key_from_bytes,
+    agg_public_text,
+    canonical_json,
+    flatten_cells,
+    generate_agg_key,
+    layout_hash,
+    mask_vector,
+    pairwise_seeds,
+    sign,
+    verify,
+)
+
+from .audit import digest
+from .errors import CoordinatorRefused, CoordinatorUnavailable
+
+if TYPE_CHECKING:
+    from .agent import Agent, Cycle
+
+__all__ = ["REQUEST_TYPE", "answer_requests"]
+
+REQUEST_TYPE = "lhs.aggrequest/1"
+MIN_MEMBERS = 3
+
+
+class _Refused(Exception):
+    """A request this node will not answer: a short code and the reason."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _check(agent: Agent, envelope: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        request = verify(envelope, agent.coordinator_key, signer="coordinator")
+    except ProtocolError as exc:
+        raise _Refused("bad_signature", str(exc)) from None
+    group, members = request.get("group"), request.get("members")
+    if request.get("type") != REQUEST_TYPE or request.get("phase") not in ("key", "share"):
+        raise _Refused("malformed", f"not an {REQUEST_TYPE} with phase key or share")
+    if not (isinstance(group, list) and len(group) == 2 and isinstance(members, list)):
+        raise _Refused("malformed", "group must be [level, area], members a list")
+    if not all(isinstance(request.get(f), int) for f in ("round_id", "attempt")):
+        raise _Refused("malformed", "round_id and attempt must be whole numbers")
+    if request.get("node_id") != agent.node_id:
+        raise _Refused("wrong_node", f"the request is for {request.get('node_id')!r}")
+    if agent.node_id not in members:
+        raise _Refused("not_a_member", "the membership does not include this node")
+    if members != sorted(set(members)) or len(members) < MIN_MEMBERS:
+        raise _Refused("bad_membership", f"members must be {MIN_MEMBERS} or more distinct ids")
+    cube = agent.state.aggregation.exact(request["round_id"])
+    if cube is None:
+        raise _Refused("unknown_round", f"this node holds no result of round {request['round_id']}")
+    layout = request.get("layout")
+    try:
+        same = layout_hash(layout) == request.get("layout_hash")  # type: ignore[arg-type]
+        fits = layout["dimensions"] == cube["dimensions"]  # type: ignore[index]
+        fits = fits and layout["measures"] == cube["measures"]  # type: ignore[index]
+        if same and fits:
+            flatten_cells(layout, cube["cells"])  # type: ignore[arg-type]
+    except (ProtocolError, KeyError, TypeError) as exc:
+        raise _Refused(
+            "layout_mismatch", f"the layout does not fit this node's cube: {exc}"
+        ) from None
+    if not (same and fits):
+        raise _Refused("layout_mismatch", "the layout's hash, dimensions or measures differ")
+    return request, cube
+
+
+def _key_payload(agent: Agent, request: dict[str, Any], common: dict) -> dict[str, Any]:
+    context = (request["round_id"], tuple(request["group"]), request["attempt"])
+    raw = agent.state.aggregation.key(*context)
+    if raw is None:
+        # Fresh per round, group and attempt: a restarted group never reuses a key.
+        raw = agg_key_bytes(generate_agg_key())
+        agent.state.aggregation.save_key(*context, raw)
+    public = agg_public_text(agg_key_from_bytes(raw))
+    return {"type": "lhs.aggkey/1", **common, "public_key": public}
+
+
+def _share_payload(
+    agent: Agent, request: dict[str, Any], cube: dict[str, Any], common: dict
+) -> dict[str, Any]:
+    context = (request["round_id"], tuple(request["group"]), request["attempt"])
+    raw = agent.state.aggregation.key(*context)
+    keys = request.get("keys")
+    if raw is None:
+        raise _Refused("no_key", "this node sent no key for this attempt")
+    if not isinstance(keys, dict) or sorted(keys) != request["members"]:
+        raise _Refused("wrong_keys", "the keys do not name exactly the members")
+    try:
+        seeds = pairwise_seeds(
+            agg_key_from_bytes(raw),
+            agent.node_id,
+            keys,
+            round_id=request["round_id"],
+            group=request["group"],
+            attempt=request["attempt"],
+        )
+    except ProtocolError as exc:
+        raise _Refused("wrong_keys", str(exc)) from None
+    vector = flatten_cells(request["layout"], cube["cells"])
+    return {
+        "type": "lhs.aggshare/1",
+        **common,
+        "members": request["members"],
+        "layout_hash": request["layout_hash"],
+        "masked": mask_vector(vector, agent.node_id, seeds),
+    }
+
+
+def _prepare(agent: Agent, envelope: Any) -> tuple[dict[str, Any], bytes]:
+    request, cube = _check(agent, envelope)
+    common = {
+        "round_id": request["round_id"],
+        "node_id": agent.node_id,
+        "group": request["group"],
+        "attempt": request["attempt"],
+    }
+    if request["phase"] == "key":
+        payload = _key_payload(agent, request, common)
+    else:
+        payload = _share_payload(agent, request, cube, common)
+    return request, canonical_json(sign(payload, agent.node_key, agent.node_id))
+
+
+def answer_requests(agent: Agent, envelopes: list[Any], cycle: Cycle) -> None:
+    """Answer every aggregation request of a poll; a request listed again is answered again."""
+    store = agent.state.aggregation
+    for envelope in envelopes:
+        text = json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        key = digest(text.encode("utf-8"))
+        known = store.request(key)
+        if known is None:
+            claimed = envelope.get("payload") if isinstance(envelope, dict) else None
+            claimed = claimed if isinstance(claimed, dict) else {}
+            about = {
+                "round_id": claimed.get("round_id")
+                if isinstance(claimed.get("round_id"), int)
+                else None,
+                "group": json.dumps(claimed.get("group"))[:60],
+                "attempt": claimed.get("attempt")
+                if isinstance(claimed.get("attempt"), int)
+                else None,
+                "phase": str(claimed.get("phase"))[:10],
+            }
+            try:
+                _request, body = _prepare(agent, envelope)
+            except _Refused as refusal:
+                store.add_request(key, "refused", reason=f"{refusal.code}: {refusal}", **about)
+                agent.state.event(
+                    "aggregation_refused",
+                    f"round {about['round_id']} {about['group']}: {refusal}",
+                    logging.WARNING,
+                    **about,
+                    reason=refusal.code,
+                    detail=str(refusal),
+                )
+                continue
+            store.add_request(key, "pending", body=body, sha256=digest(body), **about)
+            known = store.request(key)
+        if known is None or known["state"] not in ("pending", "sent"):
+            continue  # refused here or there once: the same request gets the same answer
+        _upload(agent, key, known, cycle)
+
+
+def _upload(agent: Agent, key: str, row: dict[str, Any], cycle: Cycle) -> None:
+    body: bytes = row["body"]
+    sent = {
+        "round_id": row["round_id"],
+        "group": row["group"],
+        "attempt": row["attempt"],
+        "phase": row["phase"],
+        "bytes": len(body),
+        "sha256": row["sha256"],
+    }
+    where = f"round {row['round_id']} {row['group']} attempt {row['attempt']} {row['phase']}"
+    try:
+        answer = agent.client.post("/aggregation", body)
+    except CoordinatorRefused as exc:
+        agent.state.aggregation.set_request(key, "failed", str(exc))
+        cycle.failed.append(where)
+        agent.state.event(
+            "aggregation_upload",
+            f"{where}: {exc}",
+            logging.ERROR,
+            **sent,
+            status=exc.status,
+            outcome=f"refused: {exc.code}",
+        )
+        return
+    except CoordinatorUnavailable as exc:
+        agent.state.event(
+            "aggregation_upload", f"{where}: {exc}", logging.WARNING, **sent, status="unreachable"
+        )
+        raise
+    agent.state.aggregation.set_request(key, "sent")
+    cycle.aggregated += 1
+    outcome = "duplicate" if answer.body.get("duplicate") is True else "stored"
+    agent.state.event(
+        "aggregation_upload",
+        f"{where}: {len(body)} bytes, {row['sha256']}, HTTP {answer.status} ({outcome})",
+        **sent,
+        status=answer.status,
+        outcome=outcome,
+    )

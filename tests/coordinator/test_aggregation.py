@@ -1,0 +1,150 @@
+"""Secure aggregation at the coordinator: exact group totals, refusals, dropout and restart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from agg_world import Member, members, run_round, true_total
+from coord_world import World
+
+from coordinator.aggregation.models import AggAttempt
+from coordinator.aggregation.services import (
+    exact_group_totals,
+    group_totals,
+    open_aggregation,
+    restart_group,
+)
+from coordinator.db import session_scope
+from coordinator.errors import Conflict
+from coordinator.merge.services import merge
+from coordinator.registry.services import memberships
+from coordinator.rounds.services import round_results
+from protocol import sign
+
+
+@pytest.fixture
+def database_url(both_database_url: str) -> str:
+    """Run this module on SQLite and on PostgreSQL."""
+    return both_database_url
+
+
+@pytest.fixture
+def group(world: World) -> dict[str, Member]:
+    """Four enrolled members: nation and NPZ-A hold all four, ZK05 and PV27 a, c and d."""
+    return members(world)
+
+
+def _attempts(world: World, round_id: int) -> list[tuple]:
+    with session_scope(world.sessions) as session:
+        rows = session.query(AggAttempt).filter_by(round_id=round_id).all()
+        return sorted((r.level, r.area, r.attempt, r.state, r.totals is None) for r in rows)
+
+
+def test_group_totals_equal_the_true_totals(world: World, group: dict[str, Member]) -> None:
+    round_id = run_round(world, group)
+    # Keys first: every member answers its four groups, then the shares.
+    assert [m.answer_all() for m in group.values()] == [4, 2, 4, 4]
+    assert [m.answer_all() for m in group.values()] == [4, 2, 4, 4]
+    assert all(state == "done" for *_, state, _ in _attempts(world, round_id))
+    cubes = {n: m.cube for n, m in group.items()}
+    with session_scope(world.sessions) as session:
+        exact = exact_group_totals(session, round_id)
+        spec, results = round_results(session, round_id)
+        merged = merge(spec, results, memberships(session), exact_totals=exact)
+    assert set(exact) == {
+        ("national", "NL"),
+        ("network", "NPZ-A"),
+        ("zorgkantoor", "ZK05"),
+        ("province", "PV27"),
+    }
+    assert exact[("national", "NL")] == true_total(list(cubes.values()))
+    assert exact[("zorgkantoor", "ZK05")] == true_total(
+        [cubes[n] for n in ("zh-a", "zh-c", "zh-d")]
+    )
+    national = merged.group("national", "NL")
+    for key, values in true_total(list(cubes.values())).items():
+        for name, value in values.items():
+            assert national.cells[key][name].value == value
+    assert any(v.source == "exact_total" for c in national.cells.values() for v in c.values())
+    # Nothing more to do: no requests once every attempt is done.
+    assert all(m.requests() == [] for m in group.values())
+
+
+def test_bad_keys_and_shares_are_refused(world: World, group: dict[str, Member]) -> None:
+    round_id = run_round(world, group)
+    a, b = group["zh-a"], group["zh-b"]
+    (request, *_) = a.requests()
+    key = a.message(request)
+    unsigned = {**key, "signature": key["signature"][:-4] + "AAA="}
+    assert a.send(unsigned).json["code"] == "bad_signature"
+    forged = {**key, "signer": "zh-b"}  # b cannot pass off a's message as its own
+    assert a.send(forged).json["code"] == "bad_signature"
+    assert a.send(key).status_code == 201
+    assert a.send(key).json["duplicate"] is True  # a repeat after a lost answer
+    zk = next(r for r in b.requests() if r["group"] == ["network", "NPZ-A"])
+    foreign = b.message({**zk, "group": ["zorgkantoor", "ZK05"]})  # b is not in ZK05
+    assert b.send(foreign).status_code == 403
+    assert b.send(foreign).json["code"] == "not_a_member"
+    for m in group.values():
+        m.answer_all()
+    share_request = next(r for r in a.requests() if r["group"] == ["national", "NL"])
+    share = a.message(share_request)
+    wrong = a.message({**share_request, "members": ["zh-a", "zh-b", "zh-c"]})
+    assert a.send(wrong).json["code"] == "wrong_members"
+    assert a.send(share).status_code == 201
+    changed = {**share["payload"], "masked": [1, *share["payload"]["masked"][1:]]}
+    other = sign(changed, a.node.key, a.id)
+    assert a.send(other).json["code"] == "aggregation_conflict"  # a second, different share
+    assert _attempts(world, round_id)[0][3] == "shares"
+
+
+def test_dropout_restarts_and_the_first_attempt_yields_nothing(
+    world: World, group: dict[str, Member]
+) -> None:
+    round_id = run_round(world, group)
+    d = group.pop("zh-d")  # answers the round, then goes silent
+    for m in group.values():
+        m.answer_all()
+    late_key = d.message(next(r for r in d.requests() if r["group"] == ["national", "NL"]))
+    with session_scope(world.sessions) as session:
+        again = open_aggregation(session, round_id)  # once per round: no second attempt 1
+        assert len(again) == 4
+        second = restart_group(session, round_id, ("national", "NL"))
+        assert second is not None and second.attempt == 2
+        # ZK05 without d has a and c only: too few, the group fails and is not aggregated.
+        assert restart_group(session, round_id, ("zorgkantoor", "ZK05")) is None
+        with pytest.raises(Conflict):
+            restart_group(session, round_id, ("zorgkantoor", "ZK05"))
+    assert d.send(late_key).json["code"] == "attempt_closed"
+    for m in group.values():
+        m.answer_all()  # attempt 2 keys (national) and attempt 1 shares elsewhere
+    for m in group.values():
+        m.answer_all()
+    states = {(lvl, area, n): s for lvl, area, n, s, _ in _attempts(world, round_id)}
+    assert states[("national", "NL", 1)] == "restarted"
+    assert states[("national", "NL", 2)] == "done"
+    assert states[("zorgkantoor", "ZK05", 1)] == "failed"
+    with session_scope(world.sessions) as session:
+        totals = group_totals(session, round_id)
+        exact = exact_group_totals(session, round_id)
+    members_, cells = totals[("national", "NL")]
+    assert members_ == ("zh-a", "zh-b", "zh-c")
+    assert cells == true_total([m.cube for m in group.values()])
+    # d's published cube is in the national merge, so a total without d is not exact there.
+    assert ("national", "NL") not in exact and ("zorgkantoor", "ZK05") not in exact
+
+
+def test_a_stale_attempt_restarts_on_the_next_poll(world: World, group: dict[str, Member]) -> None:
+    round_id = run_round(world, group)
+    group.pop("zh-d")  # silent from here on
+    for m in group.values():
+        m.answer_all()
+    world.execute("UPDATE agg_attempts SET opened_at = :t", t=datetime(2020, 1, 1))
+    fresh = {(tuple(r["group"]), r["attempt"], r["phase"]) for r in group["zh-a"].requests()}
+    assert fresh == {
+        ((level, "NL" if level == "national" else "NPZ-A"), 2, "key")
+        for level in ("national", "network")
+    }
+    states = sorted(s for *_, s, _ in _attempts(world, round_id))
+    assert states == ["failed", "failed", "keys", "keys", "restarted", "restarted"]

@@ -1,0 +1,98 @@
+"""The agent's side of secure aggregation: what it refuses, and what it keeps and logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fakecoord import NODE, FakeCoordinator
+
+from node.agent import Agent
+from node.agent.agent import Cycle
+from node.agent.aggregate import answer_requests
+from protocol import generate_private_key, layout_hash, sign
+
+LAYOUT = {
+    "dimensions": ["sex"],
+    "domains": {"sex": ["F", "M", "U"]},
+    "measures": ["denominator", "numerator"],
+}
+
+
+@pytest.fixture
+def member(agent: Agent) -> Agent:
+    """An agent that answered round 7: its exact cube is in its store."""
+    cells = {("F",): {"denominator": 12, "numerator": 3}, ("M",): {"denominator": 4}}
+    cells[("M",)]["numerator"] = 1
+    agent.state.aggregation.save_exact(7, "t-7", "sha256:x", ["sex"], LAYOUT["measures"], cells)
+    return agent
+
+
+def _request(fake: FakeCoordinator, **changes: Any) -> dict[str, Any]:
+    payload = {
+        "type": "lhs.aggrequest/1",
+        "phase": "key",
+        "round_id": 7,
+        "node_id": NODE,
+        "group": ["national", "NL"],
+        "attempt": 1,
+        "members": sorted([NODE, "zh-b", "zh-c"]),
+        "layout": LAYOUT,
+        "layout_hash": layout_hash(LAYOUT),
+    }
+    payload.update(changes)
+    return sign(payload, fake.key, "coordinator")
+
+
+def _refusals(agent: Agent) -> list[str]:
+    return [r["reason"] for r in agent.state.audit.records() if r["event"] == "aggregation_refused"]
+
+
+def test_requests_that_do_not_fit_are_refused_and_nothing_is_sent(
+    member: Agent, fake: FakeCoordinator
+) -> None:
+    other_layout = {**LAYOUT, "measures": ["denominator"]}
+    narrow = {**LAYOUT, "domains": {"sex": ["F"]}}  # the node counted men too
+    requests = [
+        _request(fake, members=["zh-b", "zh-c", "zh-d"]),
+        _request(fake, round_id=8),
+        _request(fake, layout=other_layout, layout_hash=layout_hash(other_layout)),
+        _request(fake, layout=narrow, layout_hash=layout_hash(narrow)),
+        _request(fake, layout_hash=layout_hash(other_layout)),
+        _request(fake, node_id="zh-b"),
+        _request(fake, members=[NODE, "zh-b"]),
+        sign(_request(fake)["payload"], generate_private_key(), "coordinator"),
+        _request(fake, phase="share", keys={}),  # no key was ever sent for this attempt
+    ]
+    cycle = Cycle()
+    answer_requests(member, requests, cycle)
+    assert _refusals(member) == [
+        "not_a_member",
+        "unknown_round",
+        "layout_mismatch",
+        "layout_mismatch",
+        "layout_mismatch",
+        "wrong_node",
+        "bad_membership",
+        "bad_signature",
+        "no_key",
+    ]
+    assert cycle.aggregated == 0
+    # The same requests again: recognised, not decided (or logged) a second time.
+    answer_requests(member, requests, Cycle())
+    assert len(_refusals(member)) == len(requests)
+    assert [r["state"] for r in member.state.aggregation.requests()] == ["refused"] * len(requests)
+
+
+def test_a_key_is_fresh_per_attempt_and_kept(member: Agent, fake: FakeCoordinator) -> None:
+    # The fake coordinator has no aggregation endpoint: the upload is refused, and logged.
+    cycle = Cycle()
+    answer_requests(member, [_request(fake), _request(fake, attempt=2)], cycle)
+    first = member.state.aggregation.key(7, ("national", "NL"), 1)
+    second = member.state.aggregation.key(7, ("national", "NL"), 2)
+    assert first and second and first != second
+    uploads = [r for r in member.state.audit.records() if r["event"] == "aggregation_upload"]
+    kept = {r["sha256"]: r["body"] for r in member.state.aggregation.requests()}
+    assert [u["attempt"] for u in uploads] == [1, 2]
+    assert all(len(kept[u["sha256"]]) == u["bytes"] for u in uploads)
+    assert len(cycle.failed) == 2
