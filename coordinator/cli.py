@@ -315,6 +315,9 @@ def round_status_command(round_id: int | None, url: str | None) -> None:
 
 def register_commands(cli: click.Group, query: click.Group) -> None:
     """Add the coordinator's commands to the ``lhs`` command line."""
+    from .aggregation.cli import aggregate_command  # it imports this module's helpers
+
+    round_group.add_command(aggregate_command)
     cli.add_command(coordinator_group)
     cli.add_command(round_group)
     query.add_command(submit_command)

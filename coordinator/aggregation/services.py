@@ -35,6 +35,7 @@ from .models import AggAttempt
 __all__ = [
     "ATTEMPT_TIMEOUT",
     "REQUEST_TYPE",
+    "attempts",
     "exact_group_totals",
     "group_totals",
     "open_aggregation",
@@ -112,10 +113,11 @@ def open_aggregation(session: Session, round_id: int) -> list[AggAttempt]:
     existing = session.scalars(sa.select(AggAttempt).where(AggAttempt.round_id == round_id)).all()
     if existing:
         return list(existing)
-    _spec, results = round_results(session, round_id)
+    # The answered list, not the cubes: a round with no group to aggregate stays cheap per poll.
+    answered = round_status(session, round_id)["answered"]
     rows = [
         _new_attempt(session, round_id, group, 1, members)
-        for group, members in _groups(session, results).items()
+        for group, members in _groups(session, answered).items()
     ]
     session.flush()
     return rows
@@ -162,6 +164,24 @@ def restart_group(session: Session, round_id: int, group: GroupId) -> AggAttempt
     row = _new_attempt(session, round_id, group, current.attempt + 1, still)
     session.flush()
     return row
+
+
+def attempts(session: Session, round_id: int) -> list[dict[str, Any]]:
+    """Return every attempt of a round: group, attempt, state, members and who has sent what."""
+    rows = session.scalars(
+        sa.select(AggAttempt).where(AggAttempt.round_id == round_id).order_by(AggAttempt.id)
+    ).all()
+    return [
+        {
+            "group": (row.level, row.area),
+            "attempt": row.attempt,
+            "state": row.state,
+            "members": json.loads(row.members),
+            "keys": sorted(m.node_id for m in row.messages if m.kind == "key"),
+            "shares": sorted(m.node_id for m in row.messages if m.kind == "share"),
+        }
+        for row in rows
+    ]
 
 
 def _open_due(session: Session) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from agg_world import Member, members, run_round, true_total
+from agg_world import BY_YEAR_SEX, Member, members, run_round, true_total
+from click.testing import CliRunner
 from coord_world import World
 
 from coordinator.aggregation.models import AggAttempt
@@ -20,6 +21,7 @@ from coordinator.errors import Conflict
 from coordinator.merge.services import merge
 from coordinator.registry.services import memberships
 from coordinator.rounds.services import round_results
+from node.cli import cli
 from protocol import sign
 
 
@@ -148,3 +150,24 @@ def test_a_stale_attempt_restarts_on_the_next_poll(world: World, group: dict[str
     }
     states = sorted(s for *_, s, _ in _attempts(world, round_id))
     assert states == ["failed", "failed", "keys", "keys", "restarted", "restarted"]
+
+
+def test_lhs_round_aggregate_restarts_stalled_groups(
+    world: World, group: dict[str, Member], config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LHS_DATABASE_URL", config["DATABASE_URL"])
+    monkeypatch.setenv("LHS_COORDINATOR_KEY_FILE", str(config["COORDINATOR_KEY_FILE"]))
+    spec = world.submit(BY_YEAR_SEX)
+    round_id = world.approve(spec["spec_hash"]).json["round_id"]
+    for m in list(group.values())[:3]:  # zh-d never answers the round
+        m.answer_round()
+    shown = CliRunner().invoke(cli, ["round", "aggregate", str(round_id)], prog_name="lhs")
+    assert shown.exit_code == 0, shown.output
+    assert f"round {round_id} national NL attempt 1: keys; keys 0/3, shares 0/3" in shown.output
+    assert "network NPZ-A attempt 1" in shown.output and "ZK05" not in shown.output
+    group["zh-a"].answer_all()
+    args = ["round", "aggregate", str(round_id), "--restart"]
+    restarted = CliRunner().invoke(cli, args, prog_name="lhs")
+    assert restarted.exit_code == 0, restarted.output
+    # Only zh-a sent its key: too few to go on, so both groups fail.
+    assert restarted.output.count(": failed;") == 2
