@@ -159,8 +159,18 @@ def _make_node(folder: Path, provider: DemoProvider, persons: int, seed: int, ur
 def _run_node(config: Path) -> tuple[Path, int, str]:
     command = [sys.executable, "-m", "node.cli", "node", "serve", "--once", "--config", str(config)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    (config.parent / "serve.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    with (config.parent / "serve.log").open("a", encoding="utf-8") as log:
+        log.write(done.stdout + done.stderr)
     return config, done.returncode, (done.stderr.strip().splitlines() or [""])[-1]
+
+
+def _poll_all(configs: Sequence[Path]) -> None:
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for config, code, last in pool.map(_run_node, configs):
+            node_id = config.parent.name
+            if code != 0:
+                raise click.ClickException(f"node {node_id} failed: {last}")
+            _say(f"  node {node_id}: {last.split(' INFO ')[-1] or 'done'}")
 
 
 def run_demo(workdir: Path, *, persons: int, specs: Sequence[str], seed: int = 1) -> Path:
@@ -195,13 +205,12 @@ def run_demo(workdir: Path, *, persons: int, specs: Sequence[str], seed: int = 1
             )
             rounds.append(int(answer["round_id"]))
             _say(f"{spec['id']}: submitted, approved, round {answer['round_id']} open")
-        _say(f"{len(configs)} nodes polling, running and uploading (one process each)...")
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            for config, code, last in pool.map(_run_node, configs):
-                node_id = config.parent.name
-                if code != 0:
-                    raise click.ClickException(f"node {node_id} failed: {last}")
-                _say(f"node {node_id}: {last or 'done'}")
+        # Poll 1: run the tasks and upload the protected cubes.  Poll 2: the coordinator
+        # opens secure aggregation per group; each node sends a fresh X25519 key.  Poll 3:
+        # each node uploads its exact cube masked so that only the group's sum is learnt.
+        for step in ("run and upload results", "send aggregation keys", "send masked cubes"):
+            _say(f"{len(configs)} nodes poll: {step} (one process each)...")
+            _poll_all(configs)
     out = workdir / "factsheets"
     with session_scope(app.extensions["lhs_sessions"]) as session:
         for round_id in rounds:
