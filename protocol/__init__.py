@@ -39,6 +39,7 @@ from ._errors import (
     SpecInvalid,
 )
 from ._explain import explain
+from ._linked import LinkedResult, protect_linked
 from ._loading import load_spec, parse_spec, spec_hash, spec_json_schema, spec_problems
 from ._omop import EVENT_TABLES, GENDER_CONCEPTS, TABLES, EventTable
 from ._secagg import (
@@ -92,6 +93,7 @@ __all__ = [
     "EventCriterion",
     "EventTable",
     "Key",
+    "LinkedResult",
     "Measure",
     "MeasureDef",
     "ProtectedCube",
@@ -126,6 +128,7 @@ __all__ = [
     "parse_spec",
     "primary_suppression",
     "protect",
+    "protect_linked",
     "public_key_from_text",
     "public_key_text",
     "save_private_key",
