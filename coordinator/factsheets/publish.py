@@ -1,24 +1,31 @@
 """Publish factsheets from the stored rounds: merge each round's results, write the pages.
 
-Services only (no Flask): ``lhs coordinator publish`` and ``lhs demo`` call it
-with a database session.
+Where secure aggregation gave a group's exact totals, the linked-table audit
+(``protocol.protect_linked``) first withholds every total that, beside the
+published node cubes, would narrow a node's suppressed value below k; the
+rest replace the merge's intervals.  Services only (no Flask): ``lhs
+coordinator publish`` and ``lhs demo`` call it with a database session.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..merge import NATIONAL, merge
+from protocol import QuerySpec, protect_linked
+
+from ..aggregation.services import exact_group_totals, group_totals
+from ..merge import NATIONAL, ExactTotals, merge, validate_result
 from ..registry.models import Region
 from ..registry.services import memberships
 from ..rounds.services import list_rounds, round_results, round_status
 from .services import write_factsheets
 
-__all__ = ["latest_rounds", "publish_factsheets"]
+__all__ = ["latest_rounds", "publish_factsheets", "safe_totals"]
 
 NATIONAL_NAME = "Nederland"
 
@@ -30,6 +37,22 @@ def latest_rounds(session: Session) -> list[int]:
         if status["answered"] and status["query"] not in chosen:
             chosen[status["query"]] = int(status["round_id"])
     return sorted(chosen.values())
+
+
+def safe_totals(
+    session: Session, round_id: int, spec: QuerySpec, results: dict[str, Any], k: int
+) -> ExactTotals | None:
+    """Return the round's exact group totals that the linked-table audit lets out."""
+    exact = exact_group_totals(session, round_id)
+    if not exact:
+        return None
+    members = {group: nodes for group, (nodes, _) in group_totals(session, round_id).items()}
+    cubes = {
+        node_id: validate_result(spec, result, node_id=node_id, min_cell=k).cube
+        for node_id, result in results.items()
+    }
+    groups = {group: members[group] for group in exact}
+    return protect_linked(cubes, groups, exact, k).totals
 
 
 def publish_factsheets(
@@ -48,7 +71,8 @@ def publish_factsheets(
         if not results:
             continue
         k = round_status(session, round_id)["min_cell"]
-        round_set.append((spec, merge(spec, results, members, min_cell=k)))
+        exact = safe_totals(session, round_id, spec, results, k)
+        round_set.append((spec, merge(spec, results, members, exact_totals=exact, min_cell=k)))
     names = {(r.kind, r.code): r.name for r in session.scalars(sa.select(Region))}
     names[("national", NATIONAL)] = NATIONAL_NAME
     return write_factsheets(out_dir, round_set, title=title, area_names=names)

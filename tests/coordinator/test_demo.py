@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from coordinator.demo import PROVIDERS
+from coordinator.demo import NETWORKS, PROVIDERS
 from node.cli import cli
 
 from reference import load_extract, reference
@@ -36,12 +36,21 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return workdir
 
 
-def _hand_total(workdir: Path, indicator: str) -> pd.DataFrame:
+def _hand_total(workdir: Path, indicator: str, nodes: list[str] | None = None) -> pd.DataFrame:
     frames = [
         reference(load_extract(workdir / "nodes" / p.node_id / "extract"), indicator)
         for p in PROVIDERS
+        if nodes is None or p.node_id in nodes
     ]
     return pd.concat(frames).groupby(list(DIMENSIONS), as_index=False).sum()
+
+
+def _members(level: str, area: str) -> list[str]:
+    """Return the demo's nodes in an area, from the demo's own layout."""
+    areas = {
+        code: {"network": code, "zorgkantoor": zk, "province": pr} for code, _, zk, pr in NETWORKS
+    }
+    return [p.node_id for p in PROVIDERS if level == "national" or areas[p.network][level] == area]
 
 
 def _check(value: dict, expected: int) -> int:
@@ -83,3 +92,26 @@ def test_national_figures_equal_the_hand_computation(demo: Path, indicator: str)
             part = hand[hand[dim].astype(str) == label]
             for name, value in row["counts"].items():
                 _check(value, int(part[name].sum()))
+
+
+@pytest.mark.parametrize("indicator", SPECS)
+def test_every_area_equals_the_hand_computation_where_published(demo: Path, indicator: str) -> None:
+    exact = 0
+    for page in sorted((demo / "factsheets").glob("*/*.json")):
+        sheet = json.loads(page.read_text())
+        if sheet.get("kind") != "factsheet":
+            continue
+        found = next((i for i in sheet["indicators"] if i["id"] == indicator), None)
+        if found is None or found["withheld"]:
+            continue
+        hand = _hand_total(demo, indicator, _members(sheet["level"], sheet["area"]))
+        for name, value in found["overall"]["counts"].items():
+            exact += _check(value, int(hand[name].sum()))
+        for breakdown in found["breakdowns"]:
+            dim = breakdown["dimension"]
+            for row in breakdown["rows"]:
+                label = SEX.get(row["label"], row["label"]) if dim == "sex" else row["label"]
+                part = hand[hand[dim].astype(str) == label]
+                for name, value in row["counts"].items():
+                    exact += _check(value, int(part[name].sum()))
+    assert exact > 0, "some published value is exact"
