@@ -182,6 +182,26 @@ def test_overlapping_groups_attack_is_stopped() -> None:
     assert result.lps > 0
 
 
+def test_a_spent_budget_withholds_every_total_still_published(monkeypatch) -> None:
+    # Past its LP budget the proof withholds everything left: the node cubes alone are safe.
+    import protocol._linked as linked
+
+    monkeypatch.setattr(linked, "PROVE_LPS", -1)
+    true, published = {}, {}
+    for node, cells in {
+        "n1": {("F",): (4,), ("M",): (50,)},
+        "n2": {("F",): (7,), ("M",): (40,)},
+        "n3": {("F",): (5,), ("M",): (35,)},
+        "n4": {("F",): (30,), ("M",): (20,)},
+    }.items():
+        true[node], published[node] = _node(cells)
+    groups = {("network", "A"): ["n1", "n2", "n3"], ("zorgkantoor", "Z"): ["n2", "n3", "n4"]}
+    totals = _totals(true, groups)
+    result = protect_linked(published, groups, totals, K)
+    assert result.withheld.get(linked.BUDGET, 0) > 0
+    assert _narrowest(_attacker(published, groups, result.totals)) >= K
+
+
 def test_a_small_total_is_withheld_and_stays_underivable() -> None:
     true, published = {}, {}
     for node, cells in {
