@@ -122,6 +122,7 @@ class _Protector:
         self.k = k
         self.counts = [m for m in cube.measures if m.kind == "count"]
         self.levels = {key: sum(v is None for v in key) for key in cube.cells}
+        self.grand_total: Key = (None,) * len(cube.dimensions)
         self.order = {key: i for i, key in enumerate(cube.sorted_keys())}
         self.relations: list[list[Key]] = [[t, *parts] for t, parts in cube.relations()]
         self.relations_of: dict[Key, list[int]] = {}
@@ -141,7 +142,7 @@ class _Protector:
         value = self.cube.cells[entry[0]][entry[1]]
         enough = value + protecting >= self.k
         return (
-            self.levels[entry[0]] == len(self.cube.dimensions),  # the grand total: last resort
+            entry[0] == self.grand_total,  # the most useful value: last resort
             0 if enough else 1,
             self.opens(entry, hidden),
             value if enough else -value,
@@ -158,15 +159,14 @@ class _Protector:
         that mend more than they open keeps the pattern in few planes of the cube
         instead of cascading through all of them.
         """
+        counts = list(self.hidden_beside(entry, hidden))
+        return counts.count(0) - counts.count(1)
+
+    def hidden_beside(self, entry: Entry, hidden: set[Entry]) -> Iterable[int]:
+        """Yield, per relation ``entry`` is in, how many of its values (same measure) are hidden."""
         key, name = entry
-        balance = 0
         for i in self.relations_of.get(key, []):
-            inside = sum((other, name) in hidden for other in self.relations[i])
-            if inside == 0:
-                balance += 1
-            elif inside == 1:
-                balance -= 1
-        return balance
+            yield sum((other, name) in hidden for other in self.relations[i])
 
     def close_relations(self, hidden: set[Entry]) -> None:
         """Suppress until no additive relation hides exactly one value."""
@@ -254,11 +254,10 @@ class _Protector:
         fast.
         """
         start = self.lps
-        broad = len(self.cube.dimensions)
         extra = sorted(
             hidden - primary,
             key=lambda e: (
-                0 if self.levels[e[0]] >= broad else 1,
+                e[0] != self.grand_total,
                 -self.cube.cells[e[0]][e[1]],
                 -self.levels[e[0]],
                 self.order[e[0]],
@@ -277,11 +276,7 @@ class _Protector:
 
     def leaves_singleton(self, entry: Entry, hidden: set[Entry]) -> bool:
         """Return whether publishing ``entry`` leaves a relation hiding exactly one value."""
-        key, name = entry
-        for i in self.relations_of.get(key, []):
-            if sum((other, name) in hidden for other in self.relations[i]) == 1:
-                return True
-        return False
+        return 1 in self.hidden_beside(entry, hidden)
 
 
 def protect(cube: Cube, k: int) -> ProtectedCube:
