@@ -37,6 +37,7 @@ __all__ = [
     "REQUEST_TYPE",
     "attempts",
     "exact_group_totals",
+    "exact_groups",
     "group_totals",
     "open_aggregation",
     "poll_requests",
@@ -272,8 +273,10 @@ def group_totals(
     return out
 
 
-def exact_group_totals(session: Session, round_id: int) -> dict[GroupId, dict[Key, dict]]:
-    """Return exact totals for merge: groups whose sum covers every answered node of the group.
+def exact_groups(
+    session: Session, round_id: int
+) -> dict[GroupId, tuple[tuple[str, ...], dict[Key, dict[str, int]]]]:
+    """Return the groups whose exact sum covers every answered node: members and cells.
 
     A group that completed only after a member dropped out sums fewer nodes than the merge
     does, so it is left out here (``group_totals`` still shows it).
@@ -281,7 +284,12 @@ def exact_group_totals(session: Session, round_id: int) -> dict[GroupId, dict[Ke
     _spec, results = round_results(session, round_id)
     answered = _groups(session, results)
     return {
-        group: cells
+        group: (members, cells)
         for group, (members, cells) in group_totals(session, round_id).items()
         if answered.get(group) == members
     }
+
+
+def exact_group_totals(session: Session, round_id: int) -> dict[GroupId, dict[Key, dict]]:
+    """Return exact totals for merge: groups whose sum covers every answered node of the group."""
+    return {group: cells for group, (_, cells) in exact_groups(session, round_id).items()}

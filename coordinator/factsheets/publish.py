@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from protocol import QuerySpec, protect_linked
 
-from ..aggregation.services import exact_group_totals, group_totals
+from ..aggregation.services import exact_groups
 from ..merge import NATIONAL, ExactTotals, merge, validate_result
 from ..registry.models import Region
 from ..registry.services import memberships
@@ -43,16 +43,16 @@ def safe_totals(
     session: Session, round_id: int, spec: QuerySpec, results: dict[str, Any], k: int
 ) -> ExactTotals | None:
     """Return the round's exact group totals that the linked-table audit lets out."""
-    exact = exact_group_totals(session, round_id)
+    exact = exact_groups(session, round_id)
     if not exact:
         return None
-    members = {group: nodes for group, (nodes, _) in group_totals(session, round_id).items()}
     cubes = {
         node_id: validate_result(spec, result, node_id=node_id, min_cell=k).cube
         for node_id, result in results.items()
     }
-    groups = {group: members[group] for group in exact}
-    return protect_linked(cubes, groups, exact, k).totals
+    groups = {group: members for group, (members, _) in exact.items()}
+    totals = {group: cells for group, (_, cells) in exact.items()}
+    return protect_linked(cubes, groups, totals, k).totals
 
 
 def publish_factsheets(
