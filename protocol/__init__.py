@@ -39,6 +39,7 @@ from ._errors import (
     SpecInvalid,
 )
 from ._explain import explain
+from ._layout import aggregation_cells
 from ._linked import LinkedResult, protect_linked
 from ._loading import load_spec, parse_spec, spec_hash, spec_json_schema, spec_problems
 from ._omop import EVENT_TABLES, GENDER_CONCEPTS, TABLES, EventTable
@@ -110,6 +111,7 @@ __all__ = [
     "agg_key_bytes",
     "agg_key_from_bytes",
     "agg_public_text",
+    "aggregation_cells",
     "audit",
     "canonical_json",
     "explain",

@@ -8,19 +8,20 @@ member adds the mask stream of every peer after it in sorted id order and
 subtracts that of every peer before it; the masks cancel in the sum of all
 members' vectors, modulo 2**64, and any one vector alone is uniformly random.
 
-The vector is the exact finest cells of a cube in a fixed ``layout``::
+The vector holds the exact values of the cells a ``layout`` lists, finest cells
+or margins (``null`` = every value), each cell's measures in order::
 
-    {"dimensions": ["year", "sex"], "domains": {"year": [2023, 2024], "sex": ["F", "M", "U"]},
-     "measures": ["denominator", "numerator"]}
+    {"dimensions": ["year", "sex"], "measures": ["denominator", "numerator"],
+     "cells": [[null, null], [2023, null], [2023, "F"]]}
 
-cells in ``itertools.product`` order of the domains, each cell's measures in order.
+The coordinator chooses the cells before aggregation (``aggregation_cells``) so
+that no total it learns determines a node's suppressed value.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -172,26 +173,41 @@ def layout_hash(layout: Mapping[str, Any]) -> str:
 
 
 def layout_keys(layout: Mapping[str, Any]) -> list[Key]:
-    """Return the finest cell keys of a layout, in vector order."""
-    domains = layout["domains"]
-    return [tuple(key) for key in itertools.product(*(domains[d] for d in layout["dimensions"]))]
+    """Return the cell keys of a layout, in vector order."""
+    width = len(layout["dimensions"])
+    keys = []
+    for cell in layout["cells"]:
+        if not isinstance(cell, list | tuple) or len(cell) != width:
+            raise AggregationError(f"layout cell {cell!r} does not name {width} dimension value(s)")
+        keys.append(tuple(cell))
+    if len(set(keys)) != len(keys):
+        raise AggregationError("the layout lists a cell twice")
+    return keys
 
 
 def flatten_cells(layout: Mapping[str, Any], cells: Mapping[Key, Mapping[str, int]]) -> list[int]:
-    """Return the layout's vector of exact finest cells; a cell absent here counts 0."""
-    keys = layout_keys(layout)
-    known = set(keys)
-    outside = [k for k, v in cells.items() if any(v.values()) and k not in known]
-    if outside:
-        raise AggregationError(
-            f"the layout lacks {len(outside)} non-zero cell(s), e.g. {outside[0]!r}"
-        )
+    """Return the layout's vector from exact finest cells, summing those under each margin."""
     measures = layout["measures"]
-    return [int(cells.get(key, {}).get(m, 0)) for key in keys for m in measures]
+    sums = {key: [0] * len(measures) for key in layout_keys(layout)}
+    # Every finest cell adds to each listed key it falls under (None matches any value).
+    patterns: dict[tuple[int, ...], dict[Key, list[int]]] = {}
+    for key, values in sums.items():
+        fixed = tuple(i for i, v in enumerate(key) if v is not None)
+        patterns.setdefault(fixed, {})[tuple(key[i] for i in fixed)] = values
+    for key, measured in cells.items():
+        if any(v is None for v in key):
+            raise AggregationError(f"exact cells must be finest, not the margin {key!r}")
+        row = [int(measured.get(m, 0)) for m in measures]
+        for fixed, targets in patterns.items():
+            values = targets.get(tuple(key[i] for i in fixed))
+            if values is not None:
+                for i, value in enumerate(row):
+                    values[i] += value
+    return [value for values in sums.values() for value in values]
 
 
 def unflatten_vector(layout: Mapping[str, Any], vector: Sequence[int]) -> dict[Key, dict[str, int]]:
-    """Return the finest cells of a summed vector, by key and measure."""
+    """Return the cells of a summed vector, by key and measure."""
     keys, measures = layout_keys(layout), list(layout["measures"])
     if len(vector) != len(keys) * len(measures):
         raise AggregationError(f"a vector of {len(vector)} values does not fit the layout")

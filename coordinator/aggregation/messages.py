@@ -88,9 +88,7 @@ def _check_share(row: AggAttempt, payload: dict[str, Any]) -> None:
         raise BadRequest("wrong_layout", f"the attempt's layout is {row.layout_hash}")
     masked = payload.get("masked")
     layout = json.loads(row.layout)
-    size = len(layout["measures"])
-    for dim in layout["dimensions"]:
-        size *= len(layout["domains"][dim])
+    size = len(layout["measures"]) * len(layout["cells"])
     if not isinstance(masked, list) or len(masked) != size:
         raise BadRequest("bad_share", f"masked must be a list of {size} numbers")
     if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64 for v in masked):

@@ -54,8 +54,11 @@ AGG_SCHEMAS: dict[str, Any] = {
             "members": {"type": "array", "items": _NODE_ID, "minItems": 3},
             "layout": {
                 "type": "object",
-                "required": ["dimensions", "domains", "measures"],
-                "description": "Finest cells: product of the domains, measures per cell.",
+                "required": ["dimensions", "measures", "cells"],
+                "description": (
+                    "The cells summed (finest or margins, null = every value), chosen so that"
+                    " no total determines a node's suppressed value; measures per cell."
+                ),
             },
             "layout_hash": _HASH,
             "keys": {

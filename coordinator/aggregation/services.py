@@ -18,14 +18,14 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from node.compiler import AGE_BANDS
-from node.runner import SEXES, measure_defs
-from protocol import Cube, Key, QuerySpec, layout_hash, sign, unflatten_vector
+from node.runner import measure_defs
+from protocol import Key, QuerySpec, aggregation_cells, layout_hash, sign, unflatten_vector
 
 from ..audit.services import record
 from ..errors import Conflict, NotFound
 from ..merge.model import MIN_PROVIDERS, GroupId, Membership
 from ..merge.services import group_members
+from ..merge.validate import validate_result
 from ..registry.services import memberships
 from ..rounds.models import Round
 from ..rounds.services import round_results, round_status
@@ -62,29 +62,55 @@ def _groups(session: Session, answered: Iterable[str]) -> dict[GroupId, tuple[st
     return out
 
 
-def _layout(spec: QuerySpec, results: dict[str, Any], members: Iterable[str]) -> dict[str, Any]:
-    # Sexes and age bands are the contract's; years are every year a member's cube shows.
-    domains: dict[str, list[Any]] = {}
-    for dim in spec.dimensions:
-        if dim == "sex":
-            domains[dim] = list(SEXES)
-        elif dim == "age_band":
-            domains[dim] = [label for label, _, _ in AGE_BANDS]
-        else:
-            seen = {c[dim] for n in members for c in results[n]["cells"] if c[dim] is not None}
-            domains[dim] = sorted(seen)
+def _published_cubes(session: Session, round_id: int) -> tuple[QuerySpec, dict[str, Any]]:
+    spec, results = round_results(session, round_id)
+    k = round_status(session, round_id)["min_cell"]
+    cubes = {n: validate_result(spec, r, node_id=n, min_cell=k).cube for n, r in results.items()}
+    return spec, cubes
+
+
+def _layouts(
+    spec: QuerySpec,
+    cubes: dict[str, Any],
+    groups: dict[GroupId, tuple[str, ...]],
+    held: dict[GroupId, tuple[tuple[str, ...], list[Key]]] | None = None,
+) -> dict[GroupId, dict[str, Any]]:
+    """Choose each new group's cells from the published cubes alone (see ``aggregation_cells``).
+
+    ``held`` are the groups whose totals the coordinator already has or will have (open or
+    summed attempts): their cells count as known before any new cell is offered.
+    """
+    held = held or {}
+    chosen = aggregation_cells(
+        cubes,
+        {**{g: m for g, (m, _) in held.items()}, **groups},
+        held={g: keys for g, (_, keys) in held.items()},
+    )
+    measures = [m.name for m in measure_defs(spec)]
     return {
-        "dimensions": list(spec.dimensions),
-        "domains": domains,
-        "measures": [m.name for m in measure_defs(spec)],
+        group: {
+            "dimensions": list(spec.dimensions),
+            "measures": measures,
+            "cells": [list(key) for key in sorted(chosen[group], key=_key_order)],
+        }
+        for group in groups
+        if chosen[group]
     }
 
 
+def _key_order(key: Key) -> tuple:
+    # Coarse cells first, then by value: a stable, readable vector order.
+    return (-sum(v is None for v in key), [(v is None, str(v)) for v in key])
+
+
 def _new_attempt(
-    session: Session, round_id: int, group: GroupId, attempt: int, members: tuple[str, ...]
+    session: Session,
+    round_id: int,
+    group: GroupId,
+    attempt: int,
+    members: tuple[str, ...],
+    layout: dict[str, Any],
 ) -> AggAttempt:
-    spec, results = round_results(session, round_id)
-    layout = _layout(spec, results, members)
     row = AggAttempt(
         round_id=round_id,
         level=group[0],
@@ -105,20 +131,30 @@ def _new_attempt(
         group=list(group),
         attempt=attempt,
         members=sorted(members),
+        cells=len(layout["cells"]),
     )
     return row
 
 
 def open_aggregation(session: Session, round_id: int) -> list[AggAttempt]:
-    """Open attempt 1 for every group of a round with enough answered nodes (once per round)."""
+    """Open attempt 1 for every group of a round with enough answered nodes (once per round).
+
+    A group none of whose cells can be summed safely gets no attempt.
+    """
     existing = session.scalars(sa.select(AggAttempt).where(AggAttempt.round_id == round_id)).all()
     if existing:
         return list(existing)
     # The answered list, not the cubes: a round with no group to aggregate stays cheap per poll.
     answered = round_status(session, round_id)["answered"]
+    groups = _groups(session, answered)
+    if not groups:
+        return []
+    spec, cubes = _published_cubes(session, round_id)
+    layouts = _layouts(spec, cubes, groups)
     rows = [
-        _new_attempt(session, round_id, group, 1, members)
-        for group, members in _groups(session, answered).items()
+        _new_attempt(session, round_id, group, 1, members, layouts[group])
+        for group, members in groups.items()
+        if group in layouts
     ]
     session.flush()
     return rows
@@ -162,7 +198,34 @@ def restart_group(session: Session, round_id: int, group: GroupId) -> AggAttempt
     )
     if not still:
         return None
-    row = _new_attempt(session, round_id, group, current.attempt + 1, still)
+    # The cells are chosen again: fewer members can make a cell unsafe that was safe before.
+    spec, cubes = _published_cubes(session, round_id)
+    held = {
+        (row.level, row.area): (
+            tuple(json.loads(row.members)),
+            [tuple(cell) for cell in json.loads(row.layout)["cells"]],
+        )
+        for row in session.scalars(
+            sa.select(AggAttempt).where(
+                AggAttempt.round_id == round_id, AggAttempt.state.in_((*OPEN_STATES, "done"))
+            )
+        )
+        if (row.level, row.area) != group
+    }
+    layout = _layouts(spec, cubes, {group: still}, held).get(group)
+    if layout is None:
+        current.state = "failed"
+        record(
+            session,
+            "coordinator",
+            "aggregation.fail",
+            f"round:{round_id}",
+            group=list(group),
+            attempt=current.attempt,
+            reason="no cell of the remaining members can be summed safely",
+        )
+        return None
+    row = _new_attempt(session, round_id, group, current.attempt + 1, still, layout)
     session.flush()
     return row
 
@@ -247,13 +310,8 @@ def poll_requests(session: Session, node_id: str, key: Ed25519PrivateKey) -> lis
     return out
 
 
-def _cells(spec: QuerySpec, layout: dict[str, Any], totals: list[int]) -> dict[Key, dict]:
-    finest = unflatten_vector(layout, totals)
-    dims = layout["dimensions"]
-    rows = [{**dict(zip(dims, key, strict=True)), **values} for key, values in finest.items()]
-    domains = {d: layout["domains"][d] for d in dims}
-    # Margins by summation, so the keys are merge's: every finest cell and every None roll-up.
-    return Cube.from_finest(dims, measure_defs(spec), rows, domains).cells
+def _cells(layout: dict[str, Any], totals: list[int]) -> dict[Key, dict]:
+    return unflatten_vector(layout, totals)
 
 
 def group_totals(
@@ -262,13 +320,12 @@ def group_totals(
     """Return every completed group of a round: its members and its exact cells with margins."""
     if session.get(Round, round_id) is None:
         raise NotFound("unknown_round", f"no round {round_id}")
-    spec, _results = round_results(session, round_id)
     done = session.scalars(
         sa.select(AggAttempt).where(AggAttempt.round_id == round_id, AggAttempt.state == "done")
     ).all()
     out = {}
     for row in done:
-        cells = _cells(spec, json.loads(row.layout), json.loads(row.totals or "[]"))
+        cells = _cells(json.loads(row.layout), json.loads(row.totals or "[]"))
         out[(row.level, row.area)] = (tuple(json.loads(row.members)), cells)
     return out
 

@@ -3,8 +3,9 @@
 A request is checked before anything is sent: the coordinator's signature, that it names
 this node and lists it among at least 3 members, that this node answered the round (it
 holds the round's exact cube), and that the layout is the one hashed and fits the cube.
-The share is the exact finest cells masked with the pairwise seeds of the members' keys,
-so the coordinator learns only the group's sum.  Every body sent is logged and kept.
+The share is the exact values of the cells the layout lists (margins summed here from the
+finest cells), masked with the pairwise seeds of the members' keys, so the coordinator
+learns only the group's sums of those cells.  Every body sent is logged and kept.
 """
 
 from __future__ import annotations

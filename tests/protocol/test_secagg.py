@@ -109,15 +109,26 @@ def test_bad_inputs_are_refused() -> None:
 def test_layout_round_trip() -> None:
     layout = {
         "dimensions": ["year", "sex"],
-        "domains": {"year": [2023, 2024], "sex": ["F", "M", "U"]},
         "measures": ["denominator", "numerator"],
+        "cells": [[None, None], [2024, None], [None, "F"], [2024, "U"]],
     }
-    assert layout_keys(layout)[:2] == [(2023, "F"), (2023, "M")]
-    cells = {(2024, "U"): {"denominator": 9, "numerator": 2}, (2022, "F"): {"denominator": 0}}
+    assert layout_keys(layout)[:2] == [(None, None), (2024, None)]
+    cells = {
+        (2024, "U"): {"denominator": 9, "numerator": 2},
+        (2024, "F"): {"denominator": 4, "numerator": 1},
+        (2023, "F"): {"denominator": 5, "numerator": 0},
+    }
     vector = flatten_cells(layout, cells)
-    assert len(vector) == 12 and vector[-2:] == [9, 2] and sum(vector) == 11
-    assert unflatten_vector(layout, vector)[(2024, "U")] == {"denominator": 9, "numerator": 2}
-    with pytest.raises(AggregationError, match="lacks 1 non-zero"):
-        flatten_cells(layout, {(2021, "F"): {"denominator": 1}})
+    # Margins are summed from the finest cells under them; the grand total covers all.
+    assert vector == [18, 3, 13, 3, 9, 1, 9, 2]
+    assert unflatten_vector(layout, vector)[(2024, None)] == {"denominator": 13, "numerator": 3}
+    with pytest.raises(AggregationError, match="finest"):
+        flatten_cells(layout, {(2024, None): {"denominator": 1}})
+    with pytest.raises(AggregationError, match="twice"):
+        layout_keys({**layout, "cells": [[None, None], [None, None]]})
+    with pytest.raises(AggregationError, match="2 dimension"):
+        layout_keys({**layout, "cells": [[2024]]})
+    with pytest.raises(AggregationError, match="does not fit"):
+        unflatten_vector(layout, [1, 2])
     assert layout_hash(layout).startswith("sha256:")
     assert layout_hash({**layout, "measures": ["numerator"]}) != layout_hash(layout)

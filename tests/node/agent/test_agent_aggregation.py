@@ -14,8 +14,8 @@ from protocol import generate_private_key, layout_hash, sign
 
 LAYOUT = {
     "dimensions": ["sex"],
-    "domains": {"sex": ["F", "M", "U"]},
     "measures": ["denominator", "numerator"],
+    "cells": [[None], ["F"], ["M"], ["U"]],
 }
 
 
@@ -52,12 +52,12 @@ def test_requests_that_do_not_fit_are_refused_and_nothing_is_sent(
     member: Agent, fake: FakeCoordinator
 ) -> None:
     other_layout = {**LAYOUT, "measures": ["denominator"]}
-    narrow = {**LAYOUT, "domains": {"sex": ["F"]}}  # the node counted men too
+    malformed = {**LAYOUT, "cells": [["F", 2024]]}  # two values for one dimension
     requests = [
         _request(fake, members=["zh-b", "zh-c", "zh-d"]),
         _request(fake, round_id=8),
         _request(fake, layout=other_layout, layout_hash=layout_hash(other_layout)),
-        _request(fake, layout=narrow, layout_hash=layout_hash(narrow)),
+        _request(fake, layout=malformed, layout_hash=layout_hash(malformed)),
         _request(fake, layout_hash=layout_hash(other_layout)),
         _request(fake, node_id="zh-b"),
         _request(fake, members=[NODE, "zh-b"]),
