@@ -9,6 +9,7 @@ import pytest
 from agg_world import BY_YEAR_SEX, Member, members, run_round, true_total
 from click.testing import CliRunner
 from coord_world import World
+from linked_world import attacker, determined
 
 from coordinator.aggregation.models import AggAttempt
 from coordinator.aggregation.services import (
@@ -20,10 +21,11 @@ from coordinator.aggregation.services import (
 from coordinator.db import session_scope
 from coordinator.errors import Conflict
 from coordinator.merge.services import merge
+from coordinator.merge.validate import validate_result
 from coordinator.registry.services import memberships
-from coordinator.rounds.services import round_results
+from coordinator.rounds.services import round_results, round_status
 from node.cli import cli
-from protocol import sign
+from protocol import AggregationError, sign, unflatten_vector, unmask_sum
 
 
 @pytest.fixture
@@ -190,3 +192,68 @@ def test_lhs_round_aggregate_restarts_stalled_groups(
     assert restarted.exit_code == 0, restarted.output
     # Only zh-a sent its key: too few to go on, so both groups fail.
     assert restarted.output.count(": failed;") == 2
+
+
+def _received(world: World, round_id: int) -> tuple[dict, dict, dict, list]:
+    """Return what the coordinator holds of a round, from its database alone.
+
+    The node results as signed (published cubes), and of each attempt its members and
+    every masked share received: all a curious coordinator could compute from.
+    """
+    with session_scope(world.sessions) as session:
+        spec, results = round_results(session, round_id)
+        k = round_status(session, round_id)["min_cell"]
+        cubes = {
+            n: validate_result(spec, r, node_id=n, min_cell=k).cube for n, r in results.items()
+        }
+        groups, totals, partial = {}, {}, []
+        for row in session.query(AggAttempt).filter_by(round_id=round_id).all():
+            shares = [
+                json.loads(m.envelope)["payload"]["masked"]
+                for m in row.messages
+                if m.kind == "share"
+            ]
+            members_ = json.loads(row.members)
+            layout = json.loads(row.layout)
+            if len(shares) == len(members_):
+                groups[(row.level, row.area)] = members_
+                totals[(row.level, row.area)] = unflatten_vector(layout, unmask_sum(shares))
+            elif shares:
+                partial.append(shares)
+    return cubes, groups, totals, partial
+
+
+def test_every_byte_the_coordinator_received_fixes_no_suppressed_value(
+    world: World, group: dict[str, Member]
+) -> None:
+    round_id = run_round(world, group)
+    # ZK05 and PV27 (a, c, d): d sends its key, then never its share; a restart follows.
+    for m in group.values():
+        m.answer_all()
+    for m in (group["zh-a"], group["zh-b"], group["zh-c"]):
+        m.answer_all()
+    with session_scope(world.sessions) as session:
+        for area in (("zorgkantoor", "ZK05"), ("province", "PV27")):
+            assert restart_group(session, round_id, area) is None  # a and c alone: too few
+    for m in group.values():
+        m.answer_all()
+    cubes, groups, totals, partial = _received(world, round_id)
+    assert set(groups) == {("national", "NL"), ("network", "NPZ-A")}
+    # The attempts that lost d hold a's and c's masked shares: their sum is noise, not a total.
+    assert len(partial) == 2
+    for shares in partial:
+        with pytest.raises(AggregationError):
+            unmask_sum(shares)
+    # Every summed total is the truth at a cell chosen beforehand...
+    truth = true_total([m.cube for m in group.values()])
+    assert all(truth[key] == v for cells in totals.values() for key, v in cells.items())
+    # ...and neither the equalities nor the LP over all of it fixes any suppressed count.
+    assert determined(cubes, groups, {g: list(cells) for g, cells in totals.items()}) == []
+    intervals = attacker(cubes, groups, totals)
+    assert intervals and min(high - low for low, high in intervals.values()) >= 1
+    # Had every cell been summed, the same round would have given members' values away.
+    every = {g: truth for g in groups}
+    fixed = determined(cubes, groups, {g: list(truth) for g in groups})
+    assert fixed
+    low, high = attacker(cubes, groups, every)[fixed[0]]
+    assert high - low == pytest.approx(0)

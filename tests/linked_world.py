@@ -10,12 +10,14 @@ import itertools
 import math
 
 import numpy as np
-from conftest import DEN, NUM
 from hypothesis import strategies as st
 from scipy.linalg import null_space
 from scipy.optimize import linprog
 
-from protocol import Cube, PublishedCube, protect
+from protocol import Cube, MeasureDef, PublishedCube, protect
+
+DEN = MeasureDef("denominator")
+NUM = MeasureDef("numerator", "count", parent="denominator")
 
 K = 10
 DIMS = ("sex",)
