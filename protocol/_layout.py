@@ -21,30 +21,28 @@ totals are audited again, with their values, by ``protect_linked``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-import numpy as np
+from collections.abc import Callable, Mapping, Sequence
 
 from ._bounds import PublishedCube, attacker_system
 from ._cube import Key
 from ._errors import DisclosureError
 from ._linked_table import MIN_MEMBERS, GroupId
+from ._nullspace import NullBasis, Step
 
 __all__ = ["aggregation_cells"]
-
-ZERO = 1e-9
-"""Null-space entries this small are rounding noise (clearing them only leaves totals out)."""
 
 
 def aggregation_cells(
     node_cubes: Mapping[str, PublishedCube],
     groups: Mapping[GroupId, Sequence[str]],
     held: Mapping[GroupId, Sequence[Key]] | None = None,
+    wanted: Callable[[Key], bool] | None = None,
 ) -> dict[GroupId, list[Key]]:
     """Choose, without exact values, the cells each group may sum: none determines a node value.
 
     ``held`` names cells of some groups whose totals are already known (an earlier
-    attempt's choice): they count first, and those groups get nothing more.
+    attempt's choice): they count first, and those groups get nothing more.  Only
+    cells ``wanted`` accepts are offered (default: every cell).
     """
     held = held or {}
     if not node_cubes:
@@ -72,7 +70,7 @@ def aggregation_cells(
         (node_id, key)
         for node_id, cube in node_cubes.items()
         for key, values in cube.cells.items()
-        if None in values.values()
+        if None in values.values() and (wanted is None or wanted(key))
     }
     offers = sorted(
         (
@@ -99,17 +97,11 @@ def aggregation_cells(
 
 
 class _Span:
-    """The null space of the equalities over one measure's suppressed node values.
-
-    Kept as a sparse basis by eliminating one column per independent equality
-    (Gauss-Jordan on columns, starting from the identity), so a step touches
-    only the few values that share columns with the new row.
-    """
+    """The null space of the equalities over one measure's suppressed node values."""
 
     def __init__(self, node_cubes: Mapping[str, PublishedCube], name: str) -> None:
         self.index: dict[tuple[str, Key], int] = {}
-        equalities: list[list[int]] = []
-        coefficients: list[list[float]] = []
+        equalities: list[tuple[list[int], list[float]]] = []
         for node_id in sorted(node_cubes):
             entries, system = attacker_system(node_cubes[node_id])
             at = {}
@@ -119,52 +111,18 @@ class _Span:
                     self.index[(node_id, key)] = at[i]
             for row in system.eq:
                 if row and all(v in at for v in row):
-                    equalities.append([at[v] for v in row])
-                    coefficients.append(list(row.values()))
-        self.basis = np.eye(len(self.index))
-        for variables, coefs in zip(equalities, coefficients, strict=True):
-            step = self._step(variables, np.asarray(coefs))
-            if step is None:
+                    equalities.append(([at[v] for v in row], list(row.values())))
+        self.space = NullBasis(len(self.index))
+        for variables, coefs in equalities:
+            if not self.space.add(variables, coefs):
                 # A node's own equalities determine one of its values: its audit cannot have passed.
                 raise DisclosureError(f"a node cube publishes enough to determine a {name} value")
-            self.commit(step)
 
-    def step(self, members: Sequence[str], key: Key) -> tuple | None:
+    def step(self, members: Sequence[str], key: Key) -> Step | None:
         """Return how adding a group's total at a key shrinks the null space, or None if unsafe."""
         rows = [self.index[(n, key)] for n in members if (n, key) in self.index]
-        return self._step(rows, np.ones(len(rows))) if rows else ()
+        return self.space.step(rows, [1.0] * len(rows))
 
-    def _step(self, variables: list[int], coefs: np.ndarray) -> tuple | None:
-        a = coefs @ self.basis[variables]
-        nonzero = np.flatnonzero(np.abs(a) > ZERO)
-        if not nonzero.size:
-            return ()  # implied by what is already held
-        # Pivot on a large enough entry in the sparsest column: little fill, little rounding.
-        large = nonzero[np.abs(a[nonzero]) >= 0.1 * np.abs(a[nonzero]).max()]
-        pivot = large[np.argmin(np.count_nonzero(self.basis[:, large], axis=0))]
-        others = nonzero[nonzero != pivot]
-        column = self.basis[:, pivot]
-        touched = np.flatnonzero(column)
-        # Only rows reaching the pivot column change: they lose it and mix it into the others.
-        block = self.basis[np.ix_(touched, others)] - np.outer(
-            column[touched], a[others] / a[pivot]
-        )
-        block[np.abs(block) < ZERO] = 0.0
-        emptied = touched[~np.any(block, axis=1)]
-        if emptied.size:
-            outside = np.ones(self.basis.shape[1], dtype=bool)
-            outside[others] = False
-            outside[pivot] = False
-            if not np.all(np.any(self.basis[emptied][:, outside], axis=1)):
-                return None  # some suppressed value would lie in the row space
-        return (pivot, others, touched, block)
-
-    def commit(self, step: tuple) -> None:
+    def commit(self, step: Step) -> None:
         """Apply a step returned by ``step``."""
-        if not step:
-            return
-        pivot, others, touched, block = step
-        self.basis[np.ix_(touched, others)] = block
-        last = self.basis.shape[1] - 1
-        self.basis[:, pivot] = self.basis[:, last]  # drop the pivot column without a copy
-        self.basis = self.basis[:, :last]
+        self.space.commit(step)

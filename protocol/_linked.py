@@ -17,13 +17,16 @@ wide.  It needs no true node values: only feasibility matters.
    the cheapest total near each such value is withheld (small groups, fine
    cells, small values first, so national totals survive where they can).
 4. Proof: one pass of the LP over every target; while one is narrower than
-   k, withhold the cheapest total binding its bound (nonzero dual).
+   k, withhold the cheapest total binding its bound (nonzero dual).  Random
+   objectives over each node's unknowns first spread most values apart; a
+   node none of whose values is in a published total is tied to nothing but
+   its own cube and needs no proof here.
 Sums follow their count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +51,10 @@ PINNED = 1e-9
 PROBES = 1
 """Pairs of opposite random objectives before the proof (more measured no fewer LPs)."""
 
-PROVE_LPS = 600
+NODE_PROBES = 3
+"""Pairs of random objectives per node whose values a published total reaches."""
+
+PROVE_LPS = 3000
 """LPs the proof may spend; past it every total still published is withheld (always safe)."""
 
 BUDGET = "audit budget spent"
@@ -184,9 +190,20 @@ class _Auditor:
         lp = LinkedLP(table, reasons)
         k = table.k - TOLERANCE
         matrix = _matrix(table.targets, table.base.n)
-        values = matrix @ np.column_stack([table.point, *self._probe(lp)])
+        # A node none of whose values is in a published total is tied to nothing but its
+        # own cube: the totals cannot narrow it, and its own audit proved it.
+        published = [i for i in range(len(table.rows)) if i not in reasons]
+        reached = {table.entries[v][0] for i in published for v in table.rows[i].row}
+        points = np.column_stack([table.point, *self._probe(lp, reached)])
+        values = matrix @ points
         lows, highs = values.min(axis=1), values.max(axis=1)
+        untouched = [
+            isinstance(target.label[0], str) and target.label[0] not in reached
+            for target in table.targets
+        ]
         for t, target in enumerate(table.targets):
+            if untouched[t]:
+                continue
             if lp.solved > PROVE_LPS and highs[t] - lows[t] < k:
                 # Withholding every total leaves the node cubes alone, each proven safe by
                 # its own audit: a bounded, safe end for a table too costly to prove.
@@ -217,14 +234,26 @@ class _Auditor:
                     lp.withhold(best)
         self.lps += lp.solved
 
-    def _probe(self, lp: LinkedLP) -> list[np.ndarray]:
-        """Return points from random objectives: each pair pushes every unknown both ways."""
+    def _probe(self, lp: LinkedLP, nodes: Collection[str]) -> list[np.ndarray]:
+        """Return points from random objectives: each pair pushes unknowns both ways.
+
+        One pair over every unknown, then pairs over one node's unknowns at a time:
+        a short objective solves fast and spreads that node's values far apart.
+        """
         rng = np.random.default_rng(0)
+        by_node: dict[str, list[int]] = {}
+        for var, (node_id, _, _) in enumerate(self.table.entries):
+            by_node.setdefault(node_id, []).append(var)
+        costs = [dict(enumerate(rng.choice((-1.0, 1.0), size=lp.n))) for _ in range(PROBES)]
+        for _ in range(NODE_PROBES):
+            for node_id in sorted(nodes):
+                own = by_node.get(node_id, [])
+                costs.append(dict(zip(own, rng.choice((-1.0, 1.0), size=len(own)), strict=True)))
         points = []
-        for _ in range(PROBES):
-            cost = dict(enumerate(rng.choice((-1.0, 1.0), size=lp.n)))
-            for maximize in (True, False):
-                points.append(lp.extreme(cost, maximize)[0])
+        for cost in costs:
+            if cost:
+                for maximize in (True, False):
+                    points.append(lp.extreme(cost, maximize)[0])
         return points
 
     def choose(self, failures: list[Target], published: list[int]) -> list[int]:

@@ -42,6 +42,7 @@ __all__ = [
     "open_aggregation",
     "poll_requests",
     "restart_group",
+    "shown",
 ]
 
 REQUEST_TYPE = "lhs.aggrequest/1"
@@ -85,6 +86,7 @@ def _layouts(
         cubes,
         {**{g: m for g, (m, _) in held.items()}, **groups},
         held={g: keys for g, (_, keys) in held.items()},
+        wanted=shown,
     )
     measures = [m.name for m in measure_defs(spec)]
     return {
@@ -96,6 +98,14 @@ def _layouts(
         for group in groups
         if chosen[group]
     }
+
+
+def shown(key: Key) -> bool:
+    """Return whether factsheets show a cell: the overall total or a one-way breakdown.
+
+    Only these are summed: a total nobody reads is only more for the coordinator to know.
+    """
+    return sum(v is not None for v in key) <= 1
 
 
 def _key_order(key: Key) -> tuple:

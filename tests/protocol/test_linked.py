@@ -62,6 +62,8 @@ def test_a_spent_budget_withholds_every_total_still_published(monkeypatch) -> No
     import protocol._linked as linked
 
     monkeypatch.setattr(linked, "PROVE_LPS", -1)
+    monkeypatch.setattr(linked, "PROBES", 0)
+    monkeypatch.setattr(linked, "NODE_PROBES", 0)
     true, published = {}, {}
     for node, cells in {
         "n1": {("F",): (4,), ("M",): (50,)},
