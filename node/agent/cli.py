@@ -146,9 +146,7 @@ def show_sent_command(task_id: str | None, raw: bool, config_path: str | None) -
     if not entries:
         raise AgentError(f"nothing was sent for task {task_id}" if task_id else "nothing sent yet")
     if raw:
-        out = click.get_binary_stream("stdout")
-        out.write(entries[0]["body"])
-        out.flush()
+        click.echo(entries[0]["body"], nl=False)  # bytes go to stdout's binary stream as they are
         return
     for e in entries:
         when = e["sent_at"] or "not confirmed"
