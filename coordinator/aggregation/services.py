@@ -2,9 +2,11 @@
 
 Once every target node of a round has answered (or when called at publish time), each
 group (the nation, each network, zorgkantoor region and province) with at least 3 answered
-nodes of 3 organisations gets attempt 1.  Its members send X25519 keys, then shares masked
-so that only their sum is readable; the sum is the group's exact finest cells.  A member
-that stops answering restarts the group with attempt+1 among those still answering.
+nodes of 3 organisations gets attempt 1, over the cells ``aggregation_cells`` lets it sum
+(chosen from the published cubes alone; a group with none gets no attempt).  Its members
+send X25519 keys, then shares masked so that only their sum is readable: the group's exact
+totals of those cells.  A member that stops answering restarts the group with attempt+1
+among those still answering, over cells chosen again.
 """
 
 from __future__ import annotations
@@ -327,7 +329,7 @@ def _cells(layout: dict[str, Any], totals: list[int]) -> dict[Key, dict]:
 def group_totals(
     session: Session, round_id: int
 ) -> dict[GroupId, tuple[tuple[str, ...], dict[Key, dict[str, int]]]]:
-    """Return every completed group of a round: its members and its exact cells with margins."""
+    """Return every completed group of a round: its members and its exact totals by cell."""
     if session.get(Round, round_id) is None:
         raise NotFound("unknown_round", f"no round {round_id}")
     done = session.scalars(
