@@ -155,7 +155,12 @@ def mask_vector(values: Sequence[int], me: str, peer_seeds: Mapping[str, bytes])
 
 
 def unmask_sum(vectors: Sequence[Sequence[int]]) -> list[int]:
-    """Sum every member's masked vector mod 2**64; the masks cancel, leaving the exact totals."""
+    """Sum every member's masked vector mod 2**64; the masks cancel, leaving the exact totals.
+
+    A missing or wrong vector leaves uniform noise: each value lands at or above 2**63
+    (and is refused) with probability 1/2, so a short vector can slip through; only
+    the coordinator's count of shares makes a sum complete.
+    """
     if not vectors:
         raise AggregationError("no vectors to sum")
     length = len(vectors[0])

@@ -83,7 +83,9 @@ def test_masks_are_bound_to_membership_attempt_and_round() -> None:
 
 
 def test_a_missing_vector_does_not_unmask() -> None:
-    masked = _masked({n: [5, 6, 7] for n in ("a", "b", "c")})
+    # Each summed value of an incomplete set is uniform noise, below 2**63 half the time:
+    # 64 values all below it would happen once in 2**64 runs.
+    masked = _masked({n: list(range(64)) for n in ("a", "b", "c")})
     with pytest.raises(AggregationError, match="did not cancel"):
         unmask_sum([masked["a"], masked["b"]])
     with pytest.raises(AggregationError, match="length"):
