@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ._cube import Cube, Key, MeasureDef
 from ._errors import DisclosureError
-from ._lp import LinearSystem, _Component, _components
+from ._lp import LinearSystem, _Component, split
 
 __all__ = ["Bound", "PublishedCube", "attacker_system", "suppressed_bounds"]
 
@@ -220,16 +220,7 @@ def _solve(system: LinearSystem, low: list[float], high: list[float]) -> None:
     one LP each unless an earlier point already reached them.  All minima
     before all maxima, so each LP warm-starts from a similar one.
     """
-    roots = _components(system)
-    members: dict[int, list[int]] = {}
-    for var, root in enumerate(roots):
-        members.setdefault(root, []).append(var)
-    eq_of: dict[int, list[int]] = {}
-    for i, row in enumerate(system.eq):
-        eq_of.setdefault(roots[next(iter(row))], []).append(i)
-    le_of: dict[int, list[int]] = {}
-    for i, row in enumerate(system.le):
-        le_of.setdefault(roots[next(iter(row))], []).append(i)
+    _roots, members, eq_of, le_of = split(system)
     for root, variables in members.items():
         component = _Component(system, variables, eq_of.get(root, []), le_of.get(root, []))
         _solve_component(component, variables, low, high)

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import null_space
-from scipy.sparse import csr_array
 
 from ._bounds import PublishedCube, _propagate
 from ._cube import Key
@@ -39,7 +38,7 @@ from ._disclosure import SECONDARY, SUM_FOLLOWS_COUNT
 from ._errors import AuditFailed
 from ._linked_lp import LinkedLP
 from ._linked_table import GroupId, LinkedTable, Target
-from ._lp import _components
+from ._lp import _components, target_matrix
 
 __all__ = ["LinkedResult", "protect_linked"]
 
@@ -189,7 +188,7 @@ class _Auditor:
             return
         lp = LinkedLP(table, reasons)
         k = table.k - TOLERANCE
-        matrix = _matrix(table.targets, table.base.n)
+        matrix = target_matrix([t.expression for t in table.targets], table.base.n)
         # A node none of whose values is in a published total is tied to nothing but its
         # own cube: the totals cannot narrow it, and its own audit proved it.
         published = [i for i in range(len(table.rows)) if i not in reasons]
@@ -315,15 +314,6 @@ class _Auditor:
             repr(row.key),
             row.measure,
         )
-
-
-def _matrix(targets: list[Target], n: int) -> csr_array:
-    data, cols, indptr = [], [], [0]
-    for target in targets:
-        cols += list(target.expression)
-        data += list(target.expression.values())
-        indptr.append(len(cols))
-    return csr_array((data, cols, indptr), shape=(len(targets), n))
 
 
 def _neighbours(rows: list[Mapping[int, float]], n: int) -> list[set[int]]:

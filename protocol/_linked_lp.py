@@ -15,6 +15,7 @@ import numpy as np
 
 from ._errors import DisclosureError
 from ._linked_table import LinkedTable
+from ._lp import add_rows
 
 __all__ = ["LinkedLP"]
 
@@ -49,21 +50,7 @@ class LinkedLP:
                 self.model_row[i] = len(rows)
                 rows.append((total.row, total.rhs, total.rhs))
         self.total_at = {m: i for i, m in self.model_row.items()}
-        starts, indices, values = [], [], []
-        for row, _, _ in rows:
-            starts.append(len(indices))
-            indices += list(row)
-            values += list(row.values())
-        if rows:
-            self.highs.addRows(
-                len(rows),
-                np.array([r[1] for r in rows], dtype=np.float64),
-                np.array([r[2] for r in rows], dtype=np.float64),
-                len(indices),
-                np.array(starts, dtype=np.int32),
-                np.array(indices, dtype=np.int32),
-                np.array(values, dtype=np.float64),
-            )
+        add_rows(self.highs, rows)
         self.solved = 0
         self._costed: np.ndarray = np.zeros(0, dtype=np.int32)
 

@@ -96,6 +96,63 @@ def _components(system: LinearSystem) -> list[int]:
     return [find(x) for x in range(system.n)]
 
 
+def add_rows(
+    highs: highspy.Highs,
+    rows: Sequence[tuple[Row, float, float]],
+    index: Mapping[int, int] | None = None,
+) -> None:
+    """Add ``low <= row . x <= high`` rows to a model, unknowns renumbered by ``index``."""
+    if not rows:
+        return
+    starts, indices, values = [], [], []
+    for row, _, _ in rows:
+        starts.append(len(indices))
+        for var, coef in row.items():
+            indices.append(index[var] if index is not None else var)
+            values.append(coef)
+    highs.addRows(
+        len(rows),
+        np.array([r[1] for r in rows], dtype=np.float64),
+        np.array([r[2] for r in rows], dtype=np.float64),
+        len(indices),
+        np.array(starts, dtype=np.int32),
+        np.array(indices, dtype=np.int32),
+        np.array(values, dtype=np.float64),
+    )
+
+
+def split(system: LinearSystem) -> tuple[list[int], dict[int, list[int]], dict, dict]:
+    """Return each unknown's component root, and per root its unknowns, equalities, inequalities.
+
+    An empty equality with a right-hand side other than 0 is a contradiction.
+    """
+    roots = _components(system)
+    members: dict[int, list[int]] = {}
+    for var, root in enumerate(roots):
+        members.setdefault(root, []).append(var)
+    eq_of: dict[int, list[int]] = {}
+    for i, row in enumerate(system.eq):
+        if row:
+            eq_of.setdefault(roots[next(iter(row))], []).append(i)
+        elif abs(system.eq_rhs[i]) > 1e-6:
+            raise DisclosureError("the published values contradict each other")
+    le_of: dict[int, list[int]] = {}
+    for i, row in enumerate(system.le):
+        if row:
+            le_of.setdefault(roots[next(iter(row))], []).append(i)
+    return roots, members, eq_of, le_of
+
+
+def target_matrix(targets: Sequence[Row], n: int) -> csr_array:
+    """Return the targets (linear expressions over ``n`` unknowns) as the rows of a matrix."""
+    data, cols, indptr = [], [], [0]
+    for target in targets:
+        cols += list(target)
+        data += list(target.values())
+        indptr.append(len(cols))
+    return csr_array((data, cols, indptr), shape=(len(targets), n))
+
+
 class _Component:
     """One connected group of unknowns, loaded once into HiGHS and re-solved per objective."""
 
@@ -118,22 +175,7 @@ class _Component:
         self.rows = rows
         self.variables = variables
         self.system = system
-        if rows:
-            starts, indices, values = [], [], []
-            for row, _, _ in rows:
-                starts.append(len(indices))
-                for var, coef in row.items():
-                    indices.append(self.index[var])
-                    values.append(coef)
-            self.highs.addRows(
-                len(rows),
-                np.array([r[1] for r in rows], dtype=np.float64),
-                np.array([r[2] for r in rows], dtype=np.float64),
-                len(indices),
-                np.array(starts, dtype=np.int32),
-                np.array(indices, dtype=np.int32),
-                np.array(values, dtype=np.float64),
-            )
+        add_rows(self.highs, rows, self.index)
         self.n = n
         self.solved = 0
         self._cost = np.zeros(n)
@@ -190,29 +232,9 @@ def intervals(
     Intervals narrower than ``min_width`` are always exact.  With
     ``stop_at_first``, stop at the first narrow target; later ones are None.
     """
-    roots = _components(system)
-    members: dict[int, list[int]] = {}
-    for var, root in enumerate(roots):
-        members.setdefault(root, []).append(var)
-    eq_of: dict[int, list[int]] = {}
-    for i, row in enumerate(system.eq):
-        if row:
-            eq_of.setdefault(roots[next(iter(row))], []).append(i)
-        elif abs(system.eq_rhs[i]) > 1e-6:
-            raise DisclosureError("the published values contradict each other")
-    le_of: dict[int, list[int]] = {}
-    for i, row in enumerate(system.le):
-        if row:
-            le_of.setdefault(roots[next(iter(row))], []).append(i)
-
+    roots, members, eq_of, le_of = split(system)
     n_targets = len(targets)
-    data, cols, indptr = [], [], [0]
-    for target in targets:
-        for var, coef in target.items():
-            cols.append(var)
-            data.append(coef)
-        indptr.append(len(cols))
-    matrix = csr_array((data, cols, indptr), shape=(n_targets, system.n))
+    matrix = target_matrix(targets, system.n)
     base = np.asarray(point, dtype=np.float64)
     known = np.column_stack([base, *seeds]) if len(seeds) else base[:, None]
     values = matrix @ known
