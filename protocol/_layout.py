@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from ._bounds import PublishedCube, attacker_system
 from ._cube import Key
 from ._errors import DisclosureError
-from ._linked_table import MIN_MEMBERS, GroupId
+from ._linked_table import GroupId, check_members, common_measures
 from ._nullspace import NullBasis, Step
 
 __all__ = ["aggregation_cells"]
@@ -47,16 +47,9 @@ def aggregation_cells(
     held = held or {}
     if not node_cubes:
         return {group: [] for group in groups}
-    shapes = {(c.dimensions, c.measures) for c in node_cubes.values()}
-    if len(shapes) > 1:
-        raise DisclosureError("the node cubes differ in dimensions or measures")
-    measures = next(iter(shapes))[1]
+    measures = common_measures(node_cubes)
     for group, members in groups.items():
-        if len(set(members)) < MIN_MEMBERS:
-            raise DisclosureError(f"group {group} has fewer than {MIN_MEMBERS} members")
-        missing = sorted(set(members) - set(node_cubes))
-        if missing:
-            raise DisclosureError(f"group {group}: no published cube of {missing}")
+        check_members(group, members, node_cubes)
     spans = [_Span(node_cubes, m.name) for m in measures]
     for group, keys in held.items():
         for key in keys:

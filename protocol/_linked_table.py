@@ -20,7 +20,15 @@ from ._disclosure import primary_suppression
 from ._errors import DisclosureError
 from ._lp import LinearSystem, _Component
 
-__all__ = ["MIN_MEMBERS", "GroupId", "LinkedTable", "Target", "TotalRow"]
+__all__ = [
+    "MIN_MEMBERS",
+    "GroupId",
+    "LinkedTable",
+    "Target",
+    "TotalRow",
+    "check_members",
+    "common_measures",
+]
 
 Entry = tuple[Key, str]
 
@@ -65,7 +73,7 @@ class LinkedTable:
             raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
         self.k = k
         self.cubes = node_cubes
-        self.measures = _common_measures(node_cubes)
+        self.measures = common_measures(node_cubes)
         self.counts = [m for m in self.measures if m.kind == "count"]
         self.members = {g: tuple(dict.fromkeys(groups[g])) for g in totals if g in groups}
         self._check_groups(groups, totals)
@@ -84,14 +92,7 @@ class LinkedTable:
         for group in totals:
             if group not in groups:
                 raise DisclosureError(f"totals for {group}, which is not a group")
-            members = self.members[group]
-            if len(members) < MIN_MEMBERS:
-                raise DisclosureError(
-                    f"group {group} has {len(members)} member(s); a total needs {MIN_MEMBERS}"
-                )
-            missing = [n for n in members if n not in self.cubes]
-            if missing:
-                raise DisclosureError(f"group {group}: no published cube of {missing}")
+            check_members(group, self.members[group], self.cubes)
 
     def _add_nodes(self) -> None:
         names = {m.name for m in self.counts}
@@ -227,7 +228,21 @@ class LinkedTable:
         return system
 
 
-def _common_measures(cubes: Mapping[str, PublishedCube]) -> tuple[MeasureDef, ...]:
+def check_members(group: GroupId, members: Sequence[str], cubes: Mapping[str, object]) -> None:
+    """Refuse a group of fewer than ``MIN_MEMBERS`` nodes, or with a node that published nothing."""
+    distinct = list(dict.fromkeys(members))
+    if len(distinct) < MIN_MEMBERS:
+        raise DisclosureError(
+            f"group {group} has {len(distinct)} member(s), fewer than {MIN_MEMBERS}:"
+            f" a total needs {MIN_MEMBERS}"
+        )
+    missing = [n for n in distinct if n not in cubes]
+    if missing:
+        raise DisclosureError(f"group {group}: no published cube of {missing}")
+
+
+def common_measures(cubes: Mapping[str, PublishedCube]) -> tuple[MeasureDef, ...]:
+    """Return the measures every node cube shares; refuse cubes of different shapes."""
     shapes = {(c.dimensions, c.measures) for c in cubes.values()}
     if len(shapes) > 1:
         raise DisclosureError("the node cubes differ in dimensions or measures")

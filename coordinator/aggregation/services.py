@@ -322,10 +322,6 @@ def poll_requests(session: Session, node_id: str, key: Ed25519PrivateKey) -> lis
     return out
 
 
-def _cells(layout: dict[str, Any], totals: list[int]) -> dict[Key, dict]:
-    return unflatten_vector(layout, totals)
-
-
 def group_totals(
     session: Session, round_id: int
 ) -> dict[GroupId, tuple[tuple[str, ...], dict[Key, dict[str, int]]]]:
@@ -337,7 +333,7 @@ def group_totals(
     ).all()
     out = {}
     for row in done:
-        cells = _cells(json.loads(row.layout), json.loads(row.totals or "[]"))
+        cells = unflatten_vector(json.loads(row.layout), json.loads(row.totals or "[]"))
         out[(row.level, row.area)] = (tuple(json.loads(row.members)), cells)
     return out
 

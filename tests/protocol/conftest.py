@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 
 from hypothesis import strategies as st
+from linked_world import DEN, NUM
 
 from protocol import Cube, MeasureDef
 
-DEN = MeasureDef("denominator")
-NUM = MeasureDef("numerator", "count", parent="denominator")
 SUM = MeasureDef("days", "sum", parent="denominator")
 
 
