@@ -27,7 +27,7 @@ from ..audit.services import record
 from ..errors import Conflict, NotFound
 from ..merge.model import MIN_PROVIDERS, GroupId, Membership
 from ..merge.services import group_members
-from ..merge.validate import validate_result
+from ..merge.validate import published_cubes
 from ..registry.services import memberships
 from ..rounds.models import Round
 from ..rounds.services import round_results, round_status
@@ -67,9 +67,7 @@ def _groups(session: Session, answered: Iterable[str]) -> dict[GroupId, tuple[st
 
 def _published_cubes(session: Session, round_id: int) -> tuple[QuerySpec, dict[str, Any]]:
     spec, results = round_results(session, round_id)
-    k = round_status(session, round_id)["min_cell"]
-    cubes = {n: validate_result(spec, r, node_id=n, min_cell=k).cube for n, r in results.items()}
-    return spec, cubes
+    return spec, published_cubes(spec, results, round_status(session, round_id)["min_cell"])
 
 
 def _layouts(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from protocol import QuerySpec, protect_linked
 
 from ..aggregation.services import exact_groups
-from ..merge import NATIONAL, ExactTotals, merge, validate_result
+from ..merge import NATIONAL, ExactTotals, merge, published_cubes
 from ..registry.models import Region
 from ..registry.services import memberships
 from ..rounds.services import list_rounds, round_results, round_status
@@ -46,10 +46,7 @@ def safe_totals(
     exact = exact_groups(session, round_id)
     if not exact:
         return None
-    cubes = {
-        node_id: validate_result(spec, result, node_id=node_id, min_cell=k).cube
-        for node_id, result in results.items()
-    }
+    cubes = published_cubes(spec, results, k)
     groups = {group: members for group, (members, _) in exact.items()}
     totals = {group: cells for group, (_, cells) in exact.items()}
     return protect_linked(cubes, groups, totals, k).totals

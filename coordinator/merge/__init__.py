@@ -14,7 +14,7 @@ from .model import (
     NodeCube,
 )
 from .services import group_members, merge, merge_group
-from .validate import MergeInputError, validate_memberships, validate_result
+from .validate import MergeInputError, published_cubes, validate_memberships, validate_result
 
 __all__ = [
     "FEWER_THAN_3",
@@ -32,6 +32,7 @@ __all__ = [
     "group_members",
     "merge",
     "merge_group",
+    "published_cubes",
     "validate_memberships",
     "validate_result",
 ]

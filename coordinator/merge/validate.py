@@ -12,7 +12,7 @@ from protocol import ProtocolError, PublishedCube, QuerySpec, spec_hash
 
 from .model import LEVELS, Membership, NodeCube
 
-__all__ = ["MergeInputError", "validate_memberships", "validate_result"]
+__all__ = ["MergeInputError", "published_cubes", "validate_memberships", "validate_result"]
 
 RESULT_FIELDS = frozenset({"query", "version", "spec_hash", "min_cell", "cells"})
 
@@ -121,3 +121,13 @@ def validate_memberships(
             areas[level] = code
         out[node_id] = Membership(organisation, **areas)
     return out
+
+
+def published_cubes(
+    spec: QuerySpec, results: Mapping[str, Any], min_cell: int
+) -> dict[str, PublishedCube]:
+    """Check every node's result of a round and return its published cube, by node id."""
+    return {
+        node_id: validate_result(spec, result, node_id=node_id, min_cell=min_cell).cube
+        for node_id, result in results.items()
+    }
