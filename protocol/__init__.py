@@ -43,6 +43,7 @@ from ._layout import aggregation_cells
 from ._linked import LinkedResult, protect_linked
 from ._loading import load_spec, parse_spec, spec_hash, spec_json_schema, spec_problems
 from ._omop import EVENT_TABLES, GENDER_CONCEPTS, TABLES, EventTable
+from ._recheck import check_published
 from ._secagg import (
     MODULUS,
     agg_key_bytes,
@@ -114,6 +115,7 @@ __all__ = [
     "aggregation_cells",
     "audit",
     "canonical_json",
+    "check_published",
     "explain",
     "flatten_cells",
     "generate_agg_key",

@@ -12,7 +12,7 @@ from typing import Any
 
 from node.compiler import AGE_BANDS
 from node.runner import SEXES, measure_defs
-from protocol import QuerySpec
+from protocol import AuditFailed, ProtocolError, PublishedCube, QuerySpec, check_published
 
 from ..errors import BadRequest
 
@@ -40,7 +40,11 @@ def _valid_value(dim: str, value: object) -> bool:
 
 
 def check_result(spec: QuerySpec, digest: str, k: int, result: Any) -> None:
-    """Raise BadRequest unless ``result`` is the cube of ``spec``, protected with k or more."""
+    """Raise BadRequest unless ``result`` is the cube of ``spec``, protected with k or more.
+
+    Protected means the LP audit passes on the published values with the result's own
+    ``min_cell``: a node that claims k but leaves a suppressed count narrower is refused.
+    """
     if not isinstance(result, dict) or set(result) != _RESULT_FIELDS:
         raise _bad(f"result must be an object with exactly: {', '.join(sorted(_RESULT_FIELDS))}")
     if result["query"] != spec.id or result["version"] != spec.version:
@@ -63,6 +67,17 @@ def check_result(spec: QuerySpec, digest: str, k: int, result: Any) -> None:
     if len(cells) > MAX_CELLS:
         raise _bad(f"result has {len(cells)} cells, more than {MAX_CELLS}")
     _check_cells(spec, cells)
+    _check_protected(spec, cells, min_cell)
+
+
+def _check_protected(spec: QuerySpec, cells: list[Any], k: int) -> None:
+    # The node's audit, run again on what it published: its constraints need no hidden value.
+    try:
+        check_published(PublishedCube.from_rows(spec.dimensions, measure_defs(spec), cells), k)
+    except AuditFailed as exc:
+        raise BadRequest("result_discloses", f"result does not protect its cells: {exc}") from None
+    except ProtocolError as exc:
+        raise _bad(str(exc)) from None
 
 
 def _check_cells(spec: QuerySpec, cells: list[Any]) -> None:

@@ -119,6 +119,23 @@ def test_min_cell_below_the_rounds_k_is_refused(world: World) -> None:
     assert node.upload(node.result_envelope(task, published(BY_SEX, 12))).status_code == 201
 
 
+def test_a_result_that_does_not_protect_its_cells_is_refused(opened) -> None:
+    # The coordinator runs the node's audit again on the published values: the numerators
+    # of F and M are hidden and sum to 11, so publishing M gives F back.
+    world, _ = opened
+    node = world.nodes["zh-a"]
+    (task,) = node.tasks()
+    result = copy.deepcopy(published(BY_SEX))
+    assert [c["numerator"] for c in result["cells"]] == [None, None, 15, 26]
+    result["cells"][1]["numerator"] = 6
+    _refused(node.upload(node.result_envelope(task, result)), 400, "result_discloses", "[5, 5]")
+    # A cube protected for k=10 does not protect what it claims with min_cell 12: F and M
+    # each lie in [0, 11].
+    result = {**published(BY_SEX), "min_cell": 12}
+    _refused(node.upload(node.result_envelope(task, result)), 400, "result_discloses", "k=12")
+    assert node.upload(node.result_envelope(task, published(BY_SEX))).status_code == 201
+
+
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
