@@ -38,8 +38,6 @@ __all__ = [
     "ATTEMPT_TIMEOUT",
     "REQUEST_TYPE",
     "attempts",
-    "exact_group_totals",
-    "exact_groups",
     "group_totals",
     "open_aggregation",
     "poll_requests",
@@ -323,7 +321,11 @@ def poll_requests(session: Session, node_id: str, key: Ed25519PrivateKey) -> lis
 def group_totals(
     session: Session, round_id: int
 ) -> dict[GroupId, tuple[tuple[str, ...], dict[Key, dict[str, int]]]]:
-    """Return every completed group of a round: its members and its exact totals by cell."""
+    """Return every completed group of a round: the members it sums and its exact totals by cell.
+
+    A group restarted after a member dropped out sums fewer nodes than answered the round;
+    the merge adds the others' published values (``merge(exact_members=...)``).
+    """
     if session.get(Round, round_id) is None:
         raise NotFound("unknown_round", f"no round {round_id}")
     done = session.scalars(
@@ -334,25 +336,3 @@ def group_totals(
         cells = unflatten_vector(json.loads(row.layout), json.loads(row.totals or "[]"))
         out[(row.level, row.area)] = (tuple(json.loads(row.members)), cells)
     return out
-
-
-def exact_groups(
-    session: Session, round_id: int
-) -> dict[GroupId, tuple[tuple[str, ...], dict[Key, dict[str, int]]]]:
-    """Return the groups whose exact sum covers every answered node: members and cells.
-
-    A group that completed only after a member dropped out sums fewer nodes than the merge
-    does, so it is left out here (``group_totals`` still shows it).
-    """
-    _spec, results = round_results(session, round_id)
-    answered = _groups(session, results)
-    return {
-        group: (members, cells)
-        for group, (members, cells) in group_totals(session, round_id).items()
-        if answered.get(group) == members
-    }
-
-
-def exact_group_totals(session: Session, round_id: int) -> dict[GroupId, dict[Key, dict]]:
-    """Return exact totals for merge: groups whose sum covers every answered node of the group."""
-    return {group: cells for group, (_, cells) in exact_groups(session, round_id).items()}

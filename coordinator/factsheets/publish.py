@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from protocol import QuerySpec, protect_linked
 
-from ..aggregation.services import exact_groups
-from ..merge import NATIONAL, ExactTotals, merge, published_cubes
+from ..aggregation.services import group_totals
+from ..merge import NATIONAL, ExactTotals, GroupId, merge, published_cubes
 from ..registry.models import Region
 from ..registry.services import memberships
 from ..rounds.services import list_rounds, round_results, round_status
@@ -41,15 +41,15 @@ def latest_rounds(session: Session) -> list[int]:
 
 def safe_totals(
     session: Session, round_id: int, spec: QuerySpec, results: dict[str, Any], k: int
-) -> ExactTotals | None:
-    """Return the round's exact group totals that the linked-table audit lets out."""
-    exact = exact_groups(session, round_id)
+) -> tuple[ExactTotals, dict[GroupId, tuple[str, ...]]]:
+    """Return the exact group totals the linked-table audit lets out, and the nodes each sums."""
+    exact = group_totals(session, round_id)
     if not exact:
-        return None
+        return {}, {}
     cubes = published_cubes(spec, results, k)
     groups = {group: members for group, (members, _) in exact.items()}
     totals = {group: cells for group, (_, cells) in exact.items()}
-    return protect_linked(cubes, groups, totals, k).totals
+    return protect_linked(cubes, groups, totals, k).totals, groups
 
 
 def publish_factsheets(
@@ -68,8 +68,9 @@ def publish_factsheets(
         if not results:
             continue
         k = round_status(session, round_id)["min_cell"]
-        exact = safe_totals(session, round_id, spec, results, k)
-        round_set.append((spec, merge(spec, results, members, exact_totals=exact, min_cell=k)))
+        exact, summed = safe_totals(session, round_id, spec, results, k)
+        merged = merge(spec, results, members, exact_totals=exact, exact_members=summed, min_cell=k)
+        round_set.append((spec, merged))
     names = {(r.kind, r.code): r.name for r in session.scalars(sa.select(Region))}
     names[("national", NATIONAL)] = NATIONAL_NAME
     return write_factsheets(out_dir, round_set, title=title, area_names=names)

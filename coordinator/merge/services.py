@@ -9,7 +9,7 @@ set of totals consistent with what the nodes published.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from node.compiler import AGE_BANDS
@@ -55,6 +55,7 @@ def merge(
     memberships: Mapping[str, Mapping[str, Any]],
     *,
     exact_totals: ExactTotals | None = None,
+    exact_members: Mapping[GroupId, Sequence[str]] | None = None,
     min_cell: int | None = None,
 ) -> MergedResult:
     """Merge every node's published result for one spec into every level and area.
@@ -62,7 +63,10 @@ def merge(
     ``results`` maps node id to the published result dict; ``memberships`` maps
     node id to ``{"organisation", "network", "zorgkantoor", "province"}``.
     ``exact_totals`` (from secure aggregation, issue 4) replaces intervals by
-    exact group totals where given; ``min_cell`` is the round's k.
+    exact group totals where given; ``exact_members`` names the nodes a group's
+    totals sum when not all of its answered nodes (a member dropped out or
+    declined): the others' published values are added to them.  ``min_cell``
+    is the round's k.
     """
     typed = validate_memberships(memberships, list(results))
     nodes = {
@@ -75,7 +79,10 @@ def merge(
         answered = [nodes[n] for n in members if n in nodes]
         organisations = {typed[n.node_id].organisation for n in answered}
         totals = (exact_totals or {}).get(group)
-        groups[group] = merge_group(group, members, answered, len(organisations), measures, totals)
+        summed = (exact_members or {}).get(group)
+        groups[group] = merge_group(
+            group, members, answered, len(organisations), measures, totals, summed
+        )
     unknown = set(exact_totals or {}) - set(groups)
     if unknown:
         raise MergeInputError(f"exact totals for unknown group(s) {sorted(unknown)}")
@@ -99,8 +106,12 @@ def merge_group(
     providers: int,
     measures: list[str],
     exact_totals: Mapping[Key, Mapping[str, int | None]] | None = None,
+    summed: Sequence[str] | None = None,
 ) -> MergedGroup:
-    """Sum the node cubes of one area, or withhold it when fewer than 3 providers answered."""
+    """Sum the node cubes of one area, or withhold it when fewer than 3 providers answered.
+
+    ``exact_totals`` sum the nodes ``summed`` (default: every node given) exactly.
+    """
     level, area = group
     node_ids = tuple(n.node_id for n in nodes)
     if providers < MIN_PROVIDERS:
@@ -122,7 +133,11 @@ def merge_group(
             values[name] = MergedValue(low, high, hidden)
         cells[key] = values
     if exact_totals:
-        _apply_exact(group, cells, exact_totals)
+        summed = node_ids if summed is None else tuple(summed)
+        stray = sorted(set(summed) - set(node_ids))
+        if stray:
+            raise MergeInputError(f"exact totals for {group} sum nodes without a result: {stray}")
+        _apply_exact(group, cells, exact_totals, nodes, set(summed))
     return MergedGroup(level, area, members, node_ids, providers, cells)
 
 
@@ -130,6 +145,8 @@ def _apply_exact(
     group: GroupId,
     cells: dict[Key, dict[str, MergedValue]],
     exact_totals: Mapping[Key, Mapping[str, int | None]],
+    nodes: list[NodeCube],
+    summed: set[str],
 ) -> None:
     for key, totals in exact_totals.items():
         if key not in cells:
@@ -139,14 +156,25 @@ def _apply_exact(
                 raise MergeInputError(f"exact totals for {group}: no measure {name!r}")
             if total is None:
                 continue  # withheld by the linked-table audit: the interval stands
-            merged = cells[key][name]
+            inside = [n.contribution(key, name) for n in nodes if n.node_id in summed]
+            rest = [n.contribution(key, name) for n in nodes if n.node_id not in summed]
+            low, high = sum(c[0] for c in inside), sum(c[1] for c in inside)
             # The nodes' published cubes already bound the truth; a total outside is corrupt.
-            if not merged.low <= total <= merged.high:
+            if not low <= total <= high:
                 raise MergeInputError(
                     f"exact total {total} of {name} in {group} cell {key!r} lies outside"
-                    f" [{merged.low}, {merged.high}] that the node cubes allow"
+                    f" [{low}, {high}] that the node cubes allow"
                 )
-            cells[key][name] = MergedValue(total, total, merged.suppressed_at, "exact_total")
+            # Nodes the total leaves out add their published values, or their bounds.
+            add_low, add_high = sum(c[0] for c in rest), sum(c[1] for c in rest)
+            hidden = sum(c[2] for c in rest)
+            cells[key][name] = (
+                MergedValue(
+                    total + add_low, total + add_low, cells[key][name].suppressed_at, "exact_total"
+                )
+                if not hidden
+                else MergedValue(total + add_low, total + add_high, hidden)
+            )
 
 
 def _order(key: Key) -> tuple[int, tuple[tuple[int, int], ...]]:

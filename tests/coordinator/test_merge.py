@@ -184,6 +184,50 @@ def test_exact_totals_replace_intervals_and_are_checked() -> None:
         merge(SPEC, results, MEMBERS, exact_totals={("national", "NL"): {("X",): {}}})
 
 
+def test_a_total_of_some_members_is_completed_by_the_others_published_values() -> None:
+    # The nation's total sums n1, n2 and n3 only (n4 and n5 dropped out of the aggregation):
+    # n4 and n5 published F, so F is exact; n5 hid U, so U stays an interval, narrower.
+    results = {
+        **FULL,
+        "n3": published(
+            SPEC, {"F": (None, None), "M": (30, 15), "U": (None, None), None: (45, 20)}
+        ),
+        "n4": published(SPEC, {"F": (20, 5), "M": (15, 5), "U": (0, 0), None: (35, 10)}),
+        "n5": published(SPEC, {"F": (12, 0), "M": (None, None), "U": (None, None), None: (38, 14)}),
+    }
+    summed = {("national", "NL"): ["n1", "n2", "n3"]}
+    totals: ExactTotals = {
+        ("national", "NL"): {("F",): {"denominator": 80}, ("U",): {"denominator": 15}}
+    }
+    nation = merge(SPEC, results, MEMBERS, exact_totals=totals, exact_members=summed).group(
+        "national", "NL"
+    )
+    rest_f = sum(results[n]["cells"][0]["denominator"] for n in ("n4", "n5"))
+    assert nation.cells[("F",)]["denominator"].value == 80 + rest_f
+    assert nation.cells[("F",)]["denominator"].source == "exact_total"
+    u = nation.cells[("U",)]["denominator"]
+    plain = merge(SPEC, results, MEMBERS).group("national", "NL").cells[("U",)]["denominator"]
+    assert not u.exact and u.suppressed_at == 1
+    assert plain.low <= u.low and u.high < plain.high
+    # The bounds check applies to the members summed, not to the whole group.
+    with pytest.raises(MergeInputError, match="outside \\[70, 85\\]"):
+        merge(
+            SPEC,
+            results,
+            MEMBERS,
+            exact_totals={("national", "NL"): {("F",): {"denominator": 80 + rest_f}}},
+            exact_members=summed,
+        )
+    with pytest.raises(MergeInputError, match="without a result: \\['n9'\\]"):
+        merge(
+            SPEC,
+            results,
+            MEMBERS,
+            exact_totals=totals,
+            exact_members={("national", "NL"): ["n1", "n2", "n9"]},
+        )
+
+
 def test_json_form_marks_unbounded_intervals_as_null() -> None:
     hidden = {"F": (None, None), "M": (None, None), "U": (None, None), None: (None, None)}
     merged = merge(SPEC, {**FULL, "n3": published(SPEC, hidden)}, MEMBERS)
