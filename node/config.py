@@ -43,6 +43,13 @@ class Policy:
         "Run a task at once when its spec hash equals a spec of the installed library;"
         " anything else is always held for a local admin.",
     )
+    secure_aggregation: bool = _setting(
+        True,
+        "bool",
+        "Take part in secure aggregation: send this node's exact cells masked so that the"
+        " coordinator can read only a group's sum. false: send protected cubes only; the"
+        " coordinator is told with a signed decline and sums each group without this node.",
+    )
 
 
 _DEFAULT_POLICY = Policy()
@@ -75,7 +82,10 @@ class NodeConfig:
     )
     policy: Policy = field(
         default=_DEFAULT_POLICY,
-        metadata={"kind": "policy", "help": "Local policy: a mapping (auto_run_library)."},
+        metadata={
+            "kind": "policy",
+            "help": "Local policy: a mapping (auto_run_library, secure_aggregation).",
+        },
     )
     poll_interval: float = _setting(300, "seconds", "Seconds between polls of the coordinator.")
     jitter: float = _setting(30, "seconds0", "Up to this many seconds added to every poll time.")
@@ -124,7 +134,9 @@ def _expand(value: str, path: Path) -> str:
 
 def _policy(value: Any, path: Path) -> Policy:
     if not isinstance(value, dict):
-        raise NodeError(f"{path}: policy must be a mapping (auto_run_library: true|false)")
+        raise NodeError(
+            f"{path}: policy must be a mapping (auto_run_library, secure_aggregation: true|false)"
+        )
     known = {f.name for f in fields(Policy)}
     for key, item in value.items():
         if key not in known:

@@ -1,5 +1,8 @@
 """What members send for secure aggregation: signed X25519 keys, then signed masked shares.
 
+A member whose policy keeps it out sends a signed decline instead: every open attempt of
+the round that counts on it restarts at once without it.
+
 Each message names the round, the group and the attempt it belongs to, so a key or share
 cannot be replayed into another round, group or attempt: the signature covers all three.
 When the last member's key arrives the attempt moves to shares; when the last share
@@ -23,13 +26,16 @@ from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..registry.services import enrolled_node
 from ..timeutil import utcnow
 from .models import AggAttempt, AggMessage
+from .services import exclude_node
 
-__all__ = ["KEY_TYPE", "SHARE_TYPE", "store_message"]
+__all__ = ["DECLINE_TYPE", "KEY_TYPE", "SHARE_TYPE", "store_message"]
 
 KEY_TYPE = "lhs.aggkey/1"
 SHARE_TYPE = "lhs.aggshare/1"
-_KINDS = {KEY_TYPE: "key", SHARE_TYPE: "share"}
-_PHASE = {"key": "keys", "share": "shares"}
+DECLINE_TYPE = "lhs.aggdecline/1"
+_KINDS = {KEY_TYPE: "key", SHARE_TYPE: "share", DECLINE_TYPE: "decline"}
+_PHASE = {"key": ("keys",), "share": ("shares",)}
+MAX_REASON = 200
 
 
 def _payload(session: Session, envelope: Any) -> tuple[str, dict[str, Any]]:
@@ -42,7 +48,7 @@ def _payload(session: Session, envelope: Any) -> tuple[str, dict[str, Any]]:
     except SignatureInvalid as exc:
         raise BadRequest("bad_signature", str(exc), subject=f"node:{node.id}") from None
     if payload.get("type") not in _KINDS:
-        raise BadRequest("bad_message", f"expected a message of type {KEY_TYPE} or {SHARE_TYPE}")
+        raise BadRequest("bad_message", f"expected a message of type {', '.join(_KINDS)}")
     if payload.get("node_id") != node.id:
         raise BadRequest("wrong_node", f"the message names another node than {node.id!r}")
     return node.id, payload
@@ -96,7 +102,7 @@ def _check_share(row: AggAttempt, payload: dict[str, Any]) -> None:
 
 
 def store_message(session: Session, envelope: Any) -> tuple[AggMessage, bool]:
-    """Check and store a member's signed key or share; return it and whether it was a repeat."""
+    """Check and store a member's signed key, share or decline; return it and if it repeats."""
     node_id, payload = _payload(session, envelope)
     kind = _KINDS[payload["type"]]
     row = _attempt(session, payload)
@@ -108,13 +114,21 @@ def store_message(session: Session, envelope: Any) -> tuple[AggMessage, bool]:
         if stored.content_hash != digest:
             raise Conflict("aggregation_conflict", f"a different {kind} is already stored")
         return stored, True
-    if row.state != _PHASE[kind]:
+    # A decline is taken in any state: the node may decline several groups in one poll,
+    # and the first decline already closed the others.
+    if kind != "decline" and row.state not in _PHASE[kind]:
         raise Conflict(
             "attempt_closed", f"attempt {row.attempt} of {row.level} {row.area} is {row.state}"
         )
     public_key = _check_key(payload) if kind == "key" else None
     if kind == "share":
         _check_share(row, payload)
+    if kind == "decline" and not (
+        isinstance(payload.get("reason"), str) and len(payload["reason"]) <= MAX_REASON
+    ):
+        raise BadRequest(
+            "bad_message", f"a decline needs a reason of at most {MAX_REASON} characters"
+        )
     message = AggMessage(
         attempt_row=row,
         node_id=node_id,
@@ -133,8 +147,13 @@ def store_message(session: Session, envelope: Any) -> tuple[AggMessage, bool]:
         f"round:{row.round_id}",
         group=[row.level, row.area],
         attempt=row.attempt,
+        **({"reason": payload["reason"]} if kind == "decline" else {}),
     )
-    _advance(session, row, kind)
+    if kind == "decline":
+        # Every group of the round that counts on this node goes on without it, now.
+        exclude_node(session, row.round_id, node_id)
+    else:
+        _advance(session, row, kind)
     return message, False
 
 

@@ -73,7 +73,7 @@ AGG_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["type", *_COMMON],
         "properties": {
-            "type": {"enum": ["lhs.aggkey/1", "lhs.aggshare/1"]},
+            "type": {"enum": ["lhs.aggkey/1", "lhs.aggshare/1", "lhs.aggdecline/1"]},
             **_COMMON,
             "public_key": _X25519,
             "members": {"type": "array", "items": _NODE_ID},
@@ -82,9 +82,16 @@ AGG_SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {"type": "integer", "minimum": 0, "maximum": 2**64 - 1},
             },
+            "reason": {
+                "type": "string",
+                "maxLength": 200,
+                "description": "Decline: why the node takes no part (its policy).",
+            },
         },
     },
-    "AggMessageEnvelope": _envelope("AggMessagePayload", "A key or share signed by its node."),
+    "AggMessageEnvelope": _envelope(
+        "AggMessagePayload", "A key, share or decline signed by its node."
+    ),
     "AggStored": {
         "type": "object",
         "required": ["round_id", "group", "attempt", "kind"],
@@ -94,7 +101,7 @@ AGG_SCHEMAS: dict[str, Any] = {
             "round_id": {"type": "integer"},
             "group": _GROUP,
             "attempt": {"type": "integer"},
-            "kind": {"enum": ["key", "share"]},
+            "kind": {"enum": ["key", "share", "decline"]},
         },
     },
 }

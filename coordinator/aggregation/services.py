@@ -38,6 +38,7 @@ __all__ = [
     "ATTEMPT_TIMEOUT",
     "REQUEST_TYPE",
     "attempts",
+    "exclude_node",
     "group_totals",
     "open_aggregation",
     "poll_requests",
@@ -191,21 +192,50 @@ def restart_group(session: Session, round_id: int, group: GroupId) -> AggAttempt
         raise Conflict("no_open_attempt", f"round {round_id} has no open aggregation of {group}")
     kind = "key" if current.state == "keys" else "share"
     alive = sorted(m.node_id for m in current.messages if m.kind == kind)
-    now = utcnow()
-    current.closed_at = now
+    return _reopen(session, current, _close(session, current, alive))
+
+
+def exclude_node(session: Session, round_id: int, node_id: str) -> list[AggAttempt]:
+    """Restart, without a node that declined, every open attempt of a round that counts on it."""
+    rows = session.scalars(
+        sa.select(AggAttempt)
+        .where(AggAttempt.round_id == round_id, AggAttempt.state.in_(OPEN_STATES))
+        .order_by(AggAttempt.id)
+    ).all()
+    hit = [row for row in rows if node_id in json.loads(row.members)]
+    # All are closed before any is reopened: a closed attempt's cells count as held by none.
+    closed = [
+        (row, _close(session, row, sorted(set(json.loads(row.members)) - {node_id}))) for row in hit
+    ]
+    reopened = [_reopen(session, row, still) for row, still in closed]
+    return [row for row in reopened if row is not None]
+
+
+def _close(session: Session, current: AggAttempt, alive: list[str]) -> tuple[str, ...] | None:
+    """Close an attempt; return the members a next attempt has, or None if too few are left."""
+    group = (current.level, current.area)
+    current.closed_at = utcnow()
     still = _groups(session, alive).get(group)
     current.state = "restarted" if still else "failed"
     record(
         session,
         "coordinator",
         "aggregation.restart" if still else "aggregation.fail",
-        f"round:{round_id}",
+        f"round:{current.round_id}",
         group=list(group),
         attempt=current.attempt,
         dropped=sorted(set(json.loads(current.members)) - set(alive)),
     )
+    return still
+
+
+def _reopen(
+    session: Session, current: AggAttempt, still: tuple[str, ...] | None
+) -> AggAttempt | None:
+    """Open attempt+1 among ``still``, its cells chosen around every group already held."""
     if not still:
         return None
+    round_id, group = current.round_id, (current.level, current.area)
     # The cells are chosen again: fewer members can make a cell unsafe that was safe before.
     spec, cubes = _published_cubes(session, round_id)
     held = {

@@ -1,5 +1,8 @@
 """Answer the coordinator's secure-aggregation requests: a fresh key, then a masked share.
 
+A node whose policy says ``secure_aggregation: false`` answers every request with a signed
+decline instead, and keeps no exact cube.
+
 A request is checked before anything is sent: the coordinator's signature, that it names
 this node and lists it among at least 3 members, that this node answered the round (it
 holds the round's exact cube), and that the layout is the one hashed and fits the cube.
@@ -35,9 +38,11 @@ from .errors import CoordinatorRefused, CoordinatorUnavailable
 if TYPE_CHECKING:
     from .agent import Agent, Cycle
 
-__all__ = ["REQUEST_TYPE", "answer_requests"]
+__all__ = ["DECLINE_TYPE", "REQUEST_TYPE", "answer_requests"]
 
 REQUEST_TYPE = "lhs.aggrequest/1"
+DECLINE_TYPE = "lhs.aggdecline/1"
+DECLINE_REASON = "policy: secure_aggregation is false"
 MIN_MEMBERS = 3
 
 
@@ -49,7 +54,7 @@ class _Refused(Exception):
         self.code = code
 
 
-def _check(agent: Agent, envelope: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _verify(agent: Agent, envelope: Any) -> dict[str, Any]:
     try:
         request = verify(envelope, agent.coordinator_key, signer="coordinator")
     except ProtocolError as exc:
@@ -67,6 +72,10 @@ def _check(agent: Agent, envelope: Any) -> tuple[dict[str, Any], dict[str, Any]]
         raise _Refused("not_a_member", "the membership does not include this node")
     if members != sorted(set(members)) or len(members) < MIN_MEMBERS:
         raise _Refused("bad_membership", f"members must be {MIN_MEMBERS} or more distinct ids")
+    return request
+
+
+def _cube(agent: Agent, request: dict[str, Any]) -> dict[str, Any]:
     cube = agent.state.aggregation.exact(request["round_id"])
     if cube is None:
         raise _Refused("unknown_round", f"this node holds no result of round {request['round_id']}")
@@ -83,7 +92,7 @@ def _check(agent: Agent, envelope: Any) -> tuple[dict[str, Any], dict[str, Any]]
         ) from None
     if not (same and fits):
         raise _Refused("layout_mismatch", "the layout's hash, dimensions or measures differ")
-    return request, cube
+    return cube
 
 
 def _key_payload(agent: Agent, request: dict[str, Any], common: dict) -> dict[str, Any]:
@@ -129,13 +138,26 @@ def _share_payload(
 
 
 def _prepare(agent: Agent, envelope: Any) -> tuple[dict[str, Any], bytes]:
-    request, cube = _check(agent, envelope)
+    request = _verify(agent, envelope)
     common = {
         "round_id": request["round_id"],
         "node_id": agent.node_id,
         "group": request["group"],
         "attempt": request["attempt"],
     }
+    if not agent.config.policy.secure_aggregation:
+        # Said once, signed: the coordinator sums the group without this node at once
+        # instead of waiting an hour for a key that will not come.
+        payload = {"type": DECLINE_TYPE, **common, "reason": DECLINE_REASON}
+        agent.state.event(
+            "aggregation_declined",
+            f"round {request['round_id']} {request['group']}: {DECLINE_REASON}",
+            round_id=request["round_id"],
+            group=request["group"],
+            attempt=request["attempt"],
+        )
+        return request, canonical_json(sign(payload, agent.node_key, agent.node_id))
+    cube = _cube(agent, request)
     if request["phase"] == "key":
         payload = _key_payload(agent, request, common)
     else:

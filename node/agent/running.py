@@ -157,16 +157,18 @@ def _store(
         cells=len(published["cells"]),
         suppressed=report.primary + report.secondary,
     )
-    # The exact finest cells stay here for secure aggregation; never sent in clear.
+    # The exact finest cells stay here for secure aggregation; never sent in clear (and not
+    # kept at all by a node that does not take part).
     cube = result.protected.cube
-    agent.state.aggregation.save_exact(
-        task["round_id"],
-        task_id,
-        result.spec_hash,
-        list(cube.dimensions),
-        [m.name for m in cube.measures],
-        {key: values for key, values in cube.cells.items() if None not in key},
-    )
+    if agent.config.policy.secure_aggregation:
+        agent.state.aggregation.save_exact(
+            task["round_id"],
+            task_id,
+            result.spec_hash,
+            list(cube.dimensions),
+            [m.name for m in cube.measures],
+            {key: values for key, values in cube.cells.items() if None not in key},
+        )
     agent.state.store.store_result(task_id, body, sha)
     agent.state.event(
         "result_stored",

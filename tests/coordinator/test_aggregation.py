@@ -18,6 +18,7 @@ from coordinator.aggregation.services import (
     open_aggregation,
     restart_group,
 )
+from coordinator.audit.services import event_view, list_events
 from coordinator.db import session_scope
 from coordinator.errors import Conflict
 from coordinator.merge.services import merge
@@ -191,6 +192,65 @@ def test_dropout_restarts_and_the_first_attempt_yields_nothing(
         for key in cells
         for name, value in nation.cells[key].items()
     )
+
+
+def _decline(member: Member, request: dict, reason: object = "policy: secure_aggregation is false"):
+    payload = {
+        "type": "lhs.aggdecline/1",
+        **{f: request[f] for f in ("round_id", "group", "attempt")},
+        "node_id": member.id,
+        "reason": reason,
+    }
+    return sign(payload, member.node.key, member.id)
+
+
+def test_a_node_that_declines_is_left_out_of_every_group_at_once(
+    world: World, group: dict[str, Member]
+) -> None:
+    round_id = run_round(world, group)
+    d = group.pop("zh-d")
+    requests = d.requests()
+    assert len(requests) == 4
+    assert d.send(_decline(d, requests[0], reason="x" * 201)).status_code == 400
+    assert d.send(_decline(d, requests[0])).status_code == 201
+    # One decline closes every attempt that counts on d, before anyone waits an hour for it.
+    states = {(lvl, area, n): s for lvl, area, n, s, _ in _attempts(world, round_id)}
+    assert states[("national", "NL", 1)] == "restarted"
+    assert states[("national", "NL", 2)] == "keys"
+    assert states[("zorgkantoor", "ZK05", 1)] == "failed"  # a and c are too few
+    assert d.requests() == []
+    # The rest of the poll's declines are taken although their attempts are closed already.
+    assert [d.send(_decline(d, r)).status_code for r in requests[1:]] == [201, 201, 201]
+    assert d.send(_decline(d, requests[0])).json["duplicate"] is True
+    for m in group.values():
+        m.answer_all()  # keys of the new attempts
+    for m in group.values():
+        m.answer_all()  # their shares
+    with session_scope(world.sessions) as session:
+        totals = group_totals(session, round_id)
+        spec, results = round_results(session, round_id)
+        merged = merge(
+            spec,
+            results,
+            memberships(session),
+            exact_totals={g: c for g, (_, c) in totals.items()},
+            exact_members={g: m for g, (m, _) in totals.items()},
+        )
+        declined = [
+            event_view(e)
+            for e in list_events(session, subject=f"round:{round_id}", limit=1000)
+            if e.action == "aggregation.decline"
+        ]
+    assert totals[("national", "NL")][0] == ("zh-a", "zh-b", "zh-c")
+    assert ("zorgkantoor", "ZK05") not in totals
+    assert len(declined) == 4 and declined[0]["detail"]["reason"].startswith("policy")
+    # d's published values complete the totals: exact where d published, truth everywhere.
+    truth = true_total([*(m.cube for m in group.values()), d.cube])
+    nation = merged.group("national", "NL")
+    assert any(v.source == "exact_total" for c in nation.cells.values() for v in c.values())
+    for key, values in nation.cells.items():
+        for name, value in values.items():
+            assert value.low <= truth[key][name] <= value.high
 
 
 def test_a_stale_attempt_restarts_on_the_next_poll(world: World, group: dict[str, Member]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +12,8 @@ from fakecoord import NODE, FakeCoordinator
 from node.agent import Agent
 from node.agent.agent import Cycle
 from node.agent.aggregate import answer_requests
-from protocol import generate_private_key, layout_hash, sign
+from node.config import load_config
+from protocol import generate_private_key, layout_hash, sign, verify
 
 LAYOUT = {
     "dimensions": ["sex"],
@@ -96,3 +99,40 @@ def test_a_key_is_fresh_per_attempt_and_kept(member: Agent, fake: FakeCoordinato
     assert [u["attempt"] for u in uploads] == [1, 2]
     assert all(len(kept[u["sha256"]]) == u["bytes"] for u in uploads)
     assert len(cycle.failed) == 2
+
+
+def test_a_node_out_of_secure_aggregation_declines_and_keeps_no_exact_cube(
+    enrolled: Path, fake: FakeCoordinator, library_spec: str
+) -> None:
+    enrolled.write_text(
+        enrolled.read_text().replace(
+            "auto_run_library: true", "auto_run_library: true\n  secure_aggregation: false"
+        )
+    )
+    agent = Agent(load_config(enrolled))
+    try:
+        assert agent.config.policy.secure_aggregation is False
+        envelope = fake.issue(fake.task(NODE, library_spec))
+        assert agent.poll_once().uploaded == 1
+        assert agent.state.aggregation.exact(envelope["payload"]["round_id"]) is None
+        # Even for a round it never kept a cube of, a genuine request gets a signed decline.
+        answer_requests(agent, [_request(fake)], Cycle())
+        (kept,) = agent.state.aggregation.requests()
+        payload = verify(json.loads(kept["body"]), fake.nodes[NODE], signer=NODE)
+        assert payload == {
+            "type": "lhs.aggdecline/1",
+            "round_id": 7,
+            "node_id": NODE,
+            "group": ["national", "NL"],
+            "attempt": 1,
+            "reason": "policy: secure_aggregation is false",
+        }
+        assert agent.state.aggregation.key(7, ("national", "NL"), 1) is None
+        events = [r["event"] for r in agent.state.audit.records()]
+        assert "aggregation_declined" in events and "aggregation_refused" not in events
+        # A forged request is still refused, not declined.
+        forged = sign(_request(fake)["payload"], generate_private_key(), "coordinator")
+        answer_requests(agent, [forged], Cycle())
+        assert _refusals(agent) == ["bad_signature"]
+    finally:
+        agent.close()
