@@ -48,6 +48,21 @@ def group(world: World) -> dict[str, Member]:
     return members(world)
 
 
+def _merged(world: World, round_id: int) -> tuple:
+    """Merge a round with every completed group total, as publishing does: totals, results, cube."""
+    with session_scope(world.sessions) as session:
+        totals = group_totals(session, round_id)
+        spec, results = round_results(session, round_id)
+        merged = merge(
+            spec,
+            results,
+            memberships(session),
+            exact_totals={g: c for g, (_, c) in totals.items()},
+            exact_members={g: m for g, (m, _) in totals.items()},
+        )
+    return totals, results, merged
+
+
 def _attempts(world: World, round_id: int) -> list[tuple]:
     with session_scope(world.sessions) as session:
         rows = session.query(AggAttempt).filter_by(round_id=round_id).all()
@@ -164,16 +179,10 @@ def test_dropout_restarts_and_the_first_attempt_yields_nothing(
     assert ("zorgkantoor", "ZK05") not in totals
     # The nation's total without d plus d's published values: exact where d published the
     # cell, otherwise an interval (narrower than the merge's) around the truth.
+    _totals, results, merged = _merged(world, round_id)
     with session_scope(world.sessions) as session:
-        spec, results = round_results(session, round_id)
-        merged = merge(
-            spec,
-            results,
-            memberships(session),
-            exact_totals={g: c for g, (_, c) in totals.items()},
-            exact_members={g: m for g, (m, _) in totals.items()},
-        )
-        plain = merge(spec, results, memberships(session)).group("national", "NL")
+        plain = merge(*round_results(session, round_id), memberships(session))
+    plain = plain.group("national", "NL")
     nation = merged.group("national", "NL")
     with_d = true_total([*(m.cube for m in group.values()), d.cube])
     published_d = {tuple(c[k] for k in ("year", "sex")): c for c in results["zh-d"]["cells"]}
@@ -226,16 +235,8 @@ def test_a_node_that_declines_is_left_out_of_every_group_at_once(
         m.answer_all()  # keys of the new attempts
     for m in group.values():
         m.answer_all()  # their shares
+    totals, _results, merged = _merged(world, round_id)
     with session_scope(world.sessions) as session:
-        totals = group_totals(session, round_id)
-        spec, results = round_results(session, round_id)
-        merged = merge(
-            spec,
-            results,
-            memberships(session),
-            exact_totals={g: c for g, (_, c) in totals.items()},
-            exact_members={g: m for g, (m, _) in totals.items()},
-        )
         declined = [
             event_view(e)
             for e in list_events(session, subject=f"round:{round_id}", limit=1000)

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import strategies as st
 from linked_world import DEN, NUM
 
-from protocol import Cube, MeasureDef
+from protocol import Cube, MeasureDef, PublishedCube
 
 SUM = MeasureDef("days", "sum", parent="denominator")
 
@@ -44,3 +44,13 @@ def cubes(draw: st.DrawFn, max_dims: int = 2) -> Cube:
             row["days"] = den * draw(st.integers(0, 9))
         rows.append(row)
     return Cube.from_finest(dims, measures, rows)
+
+
+def region_cube(rows: list[dict], dims=("region",), measures=(DEN, NUM)) -> PublishedCube:
+    """Build a published cube from hand-written rows (one ``region`` dimension by default)."""
+    return PublishedCube.from_rows(dims, measures, rows)
+
+
+def region_row(region, den, num) -> dict:
+    """Return one published row of a region cube: denominator and numerator, None = hidden."""
+    return {"region": region, "denominator": den, "numerator": num}

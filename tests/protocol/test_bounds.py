@@ -6,6 +6,7 @@ import itertools
 import math
 
 import pytest
+from conftest import region_cube, region_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,17 +45,14 @@ def cubes(draw: st.DrawFn) -> Cube:
     return Cube.from_finest(dims, measures, rows)
 
 
-def _published(rows: list[dict], dims=DIMS, measures=(DEN, NUM)) -> PublishedCube:
-    return PublishedCube.from_rows(dims, measures, rows)
-
-
-def _row(region, den, num) -> dict:
-    return {"region": region, "denominator": den, "numerator": num}
-
-
 def test_published_margin_caps_the_hidden_parts() -> None:
-    cube = _published(
-        [_row("a", 60, 30), _row("b", None, None), _row("c", None, None), _row(None, 100, 50)]
+    cube = region_cube(
+        [
+            region_row("a", 60, 30),
+            region_row("b", None, None),
+            region_row("c", None, None),
+            region_row(None, 100, 50),
+        ]
     )
     bounds = suppressed_bounds(cube)
     assert bounds[(("b",), "denominator")] == (0, 40)
@@ -64,12 +62,14 @@ def test_published_margin_caps_the_hidden_parts() -> None:
 
 
 def test_numerator_is_capped_by_its_published_denominator() -> None:
-    cube = _published([{"denominator": 25, "numerator": None}], dims=())
+    cube = region_cube([{"denominator": 25, "numerator": None}], dims=())
     assert suppressed_bounds(cube) == {((), "numerator"): (0, 25)}
 
 
 def test_published_numerator_is_a_floor_for_its_hidden_denominator() -> None:
-    cube = _published([_row("a", None, 12), _row("b", None, 3), _row(None, None, 15)])
+    cube = region_cube(
+        [region_row("a", None, 12), region_row("b", None, 3), region_row(None, None, 15)]
+    )
     bounds = suppressed_bounds(cube)
     assert bounds[(("a",), "denominator")] == (12, math.inf)
     assert bounds[((None,), "denominator")] == (15, math.inf)
@@ -77,7 +77,7 @@ def test_published_numerator_is_a_floor_for_its_hidden_denominator() -> None:
 
 def test_sums_are_additive_and_unbounded_without_a_margin() -> None:
     measures = (DEN, SUM)
-    capped = _published(
+    capped = region_cube(
         [
             {"region": "a", "denominator": 20, "days": 80},
             {"region": "b", "denominator": None, "days": None},
@@ -87,7 +87,7 @@ def test_sums_are_additive_and_unbounded_without_a_margin() -> None:
     )
     assert suppressed_bounds(capped)[(("b",), "days")] == (50, 50)
     assert suppressed_bounds(capped)[(("b",), "denominator")] == (5, 5)
-    open_ended = _published(
+    open_ended = region_cube(
         [
             {"region": "a", "denominator": None, "days": None},
             {"region": None, "denominator": None, "days": None},
@@ -99,38 +99,40 @@ def test_sums_are_additive_and_unbounded_without_a_margin() -> None:
 
 def test_published_values_that_contradict_each_other_are_refused() -> None:
     # b's hidden denominator would have to be 20 - 30 = -10.
-    cube = _published([_row("a", 30, None), _row("b", None, 5), _row(None, 20, None)])
+    cube = region_cube(
+        [region_row("a", 30, None), region_row("b", None, 5), region_row(None, 20, None)]
+    )
     with pytest.raises(DisclosureError, match="contradict"):
         suppressed_bounds(cube)
 
 
 def test_nothing_suppressed_means_no_bounds() -> None:
-    assert suppressed_bounds(_published([_row("a", 20, 10), _row(None, 20, 10)])) == {}
+    assert suppressed_bounds(region_cube([region_row("a", 20, 10), region_row(None, 20, 10)])) == {}
 
 
 def test_an_empty_extract_publishes_an_empty_cube() -> None:
-    assert suppressed_bounds(_published([])) == {}
+    assert suppressed_bounds(region_cube([])) == {}
 
 
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ([_row("a", 20, 10)], "whole cube"),
-        ([_row("a", 20, 30), _row(None, 20, 30)], "exceeds"),
-        ([_row("a", 20, 10), _row(None, 21, 10)], "not the sum of its parts"),
-        ([_row("a", 20, 10), _row("a", 20, 10)], "twice"),
-        ([_row("a", -1, 0), _row(None, -1, 0)], "whole number"),
-        ([_row("a", 2.5, 0), _row(None, 2.5, 0)], "whole number"),
-        ([_row("a", True, 0), _row(None, True, 0)], "whole number"),
+        ([region_row("a", 20, 10)], "whole cube"),
+        ([region_row("a", 20, 30), region_row(None, 20, 30)], "exceeds"),
+        ([region_row("a", 20, 10), region_row(None, 21, 10)], "not the sum of its parts"),
+        ([region_row("a", 20, 10), region_row("a", 20, 10)], "twice"),
+        ([region_row("a", -1, 0), region_row(None, -1, 0)], "whole number"),
+        ([region_row("a", 2.5, 0), region_row(None, 2.5, 0)], "whole number"),
+        ([region_row("a", True, 0), region_row(None, True, 0)], "whole number"),
         ([{"region": "a", "denominator": 1}], "missing"),
-        ([{**_row("a", 1, 0), "person_id": 7}], "unexpected"),
-        ([_row(["a"], 1, 0)], "dimension value"),
+        ([{**region_row("a", 1, 0), "person_id": 7}], "unexpected"),
+        ([region_row(["a"], 1, 0)], "dimension value"),
         (["not a cell"], "not an object"),
     ],
 )
 def test_malformed_cubes_are_refused(rows: list, message: str) -> None:
     with pytest.raises(DisclosureError, match=message):
-        _published(rows)
+        region_cube(rows)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -159,7 +161,7 @@ def test_bounds_contain_the_truth_and_stay_at_least_k_wide(cube) -> None:
 
 
 def test_hand_made_cube_through_protect() -> None:
-    rows = [_row("a", 40, 10), _row("b", 3, 1), _row("c", 50, 20)]
+    rows = [region_row("a", 40, 10), region_row("b", 3, 1), region_row("c", 50, 20)]
     cube = Cube.from_finest(DIMS, (DEN, NUM), rows)
     protected = protect(cube, 10)
     published = PublishedCube.from_rows(DIMS, cube.measures, protected.rows())

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from conftest import cubes
+from conftest import cubes, region_cube, region_row
 from hypothesis import HealthCheck, given, settings
 
 from protocol import (
     AuditFailed,
     Cube,
     DisclosureError,
-    MeasureDef,
     PublishedCube,
     check_published,
     protect,
 )
-
-DIMS = ("region",)
-DEN = MeasureDef("denominator")
-NUM = MeasureDef("numerator", "count", parent="denominator")
-
-
-def _published(rows: list[dict]) -> PublishedCube:
-    return PublishedCube.from_rows(DIMS, (DEN, NUM), rows)
-
-
-def _row(region, den, num) -> dict:
-    return {"region": region, "denominator": den, "numerator": num}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -38,34 +25,43 @@ def test_every_cube_the_node_protects_passes(cube: Cube) -> None:
 
 def test_a_hidden_count_its_margin_gives_back_is_refused() -> None:
     # 53 - 50: the one suppressed denominator is 3 whatever else is hidden.
-    cube = _published([_row("a", None, None), _row("b", 50, 20), _row(None, 53, None)])
+    cube = region_cube(
+        [region_row("a", None, None), region_row("b", 50, 20), region_row(None, 53, None)]
+    )
     with pytest.raises(AuditFailed, match=r"\('a',\): the suppressed denominator .* \[3, 3\]"):
         check_published(cube, 10)
 
 
 def test_a_narrow_interval_is_refused_not_only_an_exact_value() -> None:
     # a + b = 16, both hidden: each lies in [0, 16], wide enough for k=10 but not for k=20.
-    rows = [_row("a", None, 0), _row("b", None, 0), _row("c", 40, 0), _row(None, 56, 0)]
-    check_published(_published(rows), 10)
+    rows = [
+        region_row("a", None, 0),
+        region_row("b", None, 0),
+        region_row("c", 40, 0),
+        region_row(None, 56, 0),
+    ]
+    check_published(region_cube(rows), 10)
     with pytest.raises(AuditFailed, match="k=20"):
-        check_published(_published(rows), 20)
+        check_published(region_cube(rows), 20)
 
 
 def test_a_hidden_complement_is_audited_too() -> None:
     # a and b hide 30 persons of whom 25 count: each numerator and denominator is wide,
     # but the persons who do not count, denominator - numerator, are 5 in all.
     rows = [
-        _row("a", None, None),
-        _row("b", None, None),
-        _row("c", 20, 0),
-        _row(None, 50, 25),
+        region_row("a", None, None),
+        region_row("b", None, None),
+        region_row("c", 20, 0),
+        region_row(None, 50, 25),
     ]
     with pytest.raises(AuditFailed, match="denominator-numerator"):
-        check_published(_published(rows), 10)
+        check_published(region_cube(rows), 10)
 
 
 def test_values_that_contradict_each_other_are_an_error() -> None:
     # The margin says 5 but the one published part is already 10.
-    cube = _published([_row("a", None, None), _row("b", 10, 0), _row(None, 5, None)])
+    cube = region_cube(
+        [region_row("a", None, None), region_row("b", 10, 0), region_row(None, 5, None)]
+    )
     with pytest.raises(DisclosureError, match="contradict"):
         check_published(cube, 10)
