@@ -72,10 +72,10 @@ def _feasible_point(system: LinearSystem) -> list[float]:
     for root, variables in members.items():
         component = _Component(system, variables, eq_of.get(root, []), le_of.get(root, []))
         try:
-            _value, local = component.extreme(dict.fromkeys(variables, 1.0), maximize=False)
+            least, local = component.extreme(dict.fromkeys(variables, 1.0), maximize=False)
         except DisclosureError:
-            local = None
-        if local is None or not math.isfinite(_value):
+            least, local = math.nan, None
+        if local is None or not math.isfinite(least):
             raise DisclosureError("the published values contradict each other")
         for var, value in zip(variables, local, strict=True):
             point[var] = value
