@@ -192,7 +192,8 @@ def restart_group(session: Session, round_id: int, group: GroupId) -> AggAttempt
         raise Conflict("no_open_attempt", f"round {round_id} has no open aggregation of {group}")
     kind = "key" if current.state == "keys" else "share"
     alive = sorted(m.node_id for m in current.messages if m.kind == kind)
-    return _reopen(session, current, _close(session, current, alive))
+    reopened = _reopen(session, round_id, [(current, _close(session, current, alive))])
+    return reopened[0] if reopened else None
 
 
 def exclude_node(session: Session, round_id: int, node_id: str) -> list[AggAttempt]:
@@ -207,8 +208,7 @@ def exclude_node(session: Session, round_id: int, node_id: str) -> list[AggAttem
     closed = [
         (row, _close(session, row, sorted(set(json.loads(row.members)) - {node_id}))) for row in hit
     ]
-    reopened = [_reopen(session, row, still) for row, still in closed]
-    return [row for row in reopened if row is not None]
+    return _reopen(session, round_id, closed)
 
 
 def _close(session: Session, current: AggAttempt, alive: list[str]) -> tuple[str, ...] | None:
@@ -230,13 +230,16 @@ def _close(session: Session, current: AggAttempt, alive: list[str]) -> tuple[str
 
 
 def _reopen(
-    session: Session, current: AggAttempt, still: tuple[str, ...] | None
-) -> AggAttempt | None:
-    """Open attempt+1 among ``still``, its cells chosen around every group already held."""
-    if not still:
-        return None
-    round_id, group = current.round_id, (current.level, current.area)
-    # The cells are chosen again: fewer members can make a cell unsafe that was safe before.
+    session: Session, round_id: int, closed: list[tuple[AggAttempt, tuple[str, ...] | None]]
+) -> list[AggAttempt]:
+    """Open attempt+1 of each closed attempt with members left, cells chosen in one pass.
+
+    The cells are chosen again, around every group already held: fewer members can make a
+    cell unsafe that was safe before.
+    """
+    going = {(row.level, row.area): (row, still) for row, still in closed if still}
+    if not going:
+        return []
     spec, cubes = _published_cubes(session, round_id)
     held = {
         (row.level, row.area): (
@@ -248,24 +251,28 @@ def _reopen(
                 AggAttempt.round_id == round_id, AggAttempt.state.in_((*OPEN_STATES, "done"))
             )
         )
-        if (row.level, row.area) != group
+        if (row.level, row.area) not in going
     }
-    layout = _layouts(spec, cubes, {group: still}, held).get(group)
-    if layout is None:
-        current.state = "failed"
-        record(
-            session,
-            "coordinator",
-            "aggregation.fail",
-            f"round:{round_id}",
-            group=list(group),
-            attempt=current.attempt,
-            reason="no cell of the remaining members can be summed safely",
+    layouts = _layouts(spec, cubes, {g: still for g, (_, still) in going.items()}, held)
+    opened = []
+    for group, (current, still) in going.items():
+        if group not in layouts:
+            current.state = "failed"
+            record(
+                session,
+                "coordinator",
+                "aggregation.fail",
+                f"round:{round_id}",
+                group=list(group),
+                attempt=current.attempt,
+                reason="no cell of the remaining members can be summed safely",
+            )
+            continue
+        opened.append(
+            _new_attempt(session, round_id, group, current.attempt + 1, still, layouts[group])
         )
-        return None
-    row = _new_attempt(session, round_id, group, current.attempt + 1, still, layout)
     session.flush()
-    return row
+    return opened
 
 
 def attempts(session: Session, round_id: int) -> list[dict[str, Any]]:
