@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from ._audit import complement_label
 from ._cube import Cube, Key, MeasureDef
 from ._errors import DisclosureError
-from ._lp import LinearSystem, _Component, split
+from ._lp import LinearSystem, Row, _Component, split
 
-__all__ = ["Bound", "PublishedCube", "attacker_system", "suppressed_bounds"]
+__all__ = ["Bound", "PublishedCube", "attacker_system", "count_targets", "suppressed_bounds"]
 
 Entry = tuple[Key, str]
 
@@ -155,6 +156,20 @@ def attacker_system(cube: PublishedCube) -> tuple[list[Entry], LinearSystem]:
             elif den is not None:
                 system.bound(den, lower=values[m.name])
     return entries, system
+
+
+def count_targets(cube: PublishedCube, var: Mapping[Entry, int]) -> Iterator[tuple[Entry, Row]]:
+    """Yield what an audit keeps k wide: every hidden count, as ``var`` numbers it, and
+    ``denominator - numerator`` where both are hidden (labelled ``complement_label``)."""
+    measures = {m.name: m for m in cube.measures}
+    for key, name in cube.suppressed():
+        m = measures[name]
+        if m.kind != "count" or (key, name) not in var:
+            continue
+        yield (key, name), {var[(key, name)]: 1.0}
+        den = var.get((key, m.parent or ""))
+        if den is not None:
+            yield (key, complement_label(name, m.parent or "")), {den: 1.0, var[(key, name)]: -1.0}
 
 
 def suppressed_bounds(cube: PublishedCube) -> dict[Entry, Bound]:

@@ -14,11 +14,11 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ._bounds import PublishedCube, attacker_system
+from ._bounds import PublishedCube, attacker_system, count_targets
 from ._cube import Cube, Key, MeasureDef
 from ._disclosure import primary_suppression
 from ._errors import DisclosureError
-from ._lp import LinearSystem, _Component
+from ._lp import LinearSystem, least_point
 
 __all__ = [
     "MIN_MEMBERS",
@@ -78,6 +78,7 @@ class LinkedTable:
         self.members = {g: tuple(dict.fromkeys(groups[g])) for g in totals if g in groups}
         self._check_groups(groups, totals)
         self.entries: list[tuple[str, Key, str]] = []
+        self.vars_of: dict[str, dict[Entry, int]] = {}
         self.base = LinearSystem(0)
         self._add_nodes()
         self.rows: list[TotalRow] = []
@@ -109,6 +110,7 @@ class LinkedTable:
             offset = len(self.entries)
             local = {i: offset + j for j, i in enumerate(keep)}
             self.entries += [(node_id, key, name) for key, name in keep.values()]
+            self.vars_of[node_id] = {keep[i]: local[i] for i in keep}
             for rows, rhs, add in (
                 (system.eq, system.eq_rhs, self.base.add_eq),
                 (system.le, system.le_rhs, self.base.add_le),
@@ -172,13 +174,9 @@ class LinkedTable:
         return {var: coef for var in found if var is not None}
 
     def _add_node_targets(self) -> None:
-        for var, (node_id, key, name) in enumerate(self.entries):
-            self.targets.append(Target((node_id, key, name), {var: 1.0}))
-            parent = next(m.parent for m in self.counts if m.name == name)
-            den = self.index.get((node_id, key, parent or ""))
-            if den is not None:
-                label = (node_id, key, f"{parent}-{name}")
-                self.targets.append(Target(label, {den: 1.0, var: -1.0}))
+        for node_id in sorted(self.cubes):
+            for label, expression in count_targets(self.cubes[node_id], self.vars_of[node_id]):
+                self.targets.append(Target((node_id, *label), expression))
 
     def _feasible_point(self) -> list[float]:
         """Return a point satisfying every total, so every looser system contains it too.
@@ -189,12 +187,10 @@ class LinkedTable:
         system = self.system(range(len(self.rows)))
         if not system.n:
             return []
-        everything = _Component(system, list(range(system.n)), *_all_rows(system))
         try:
-            _, point = everything.extreme(dict.fromkeys(range(system.n), 1.0), maximize=False)
+            point = least_point(system)
         except DisclosureError:
             raise DisclosureError("the group totals contradict the node cubes") from None
-        assert point is not None  # a minimum of non-negative values is never unbounded
         largest = max(
             [*point, *(r.value for r in self.rows)]
             + [
@@ -255,7 +251,3 @@ def _published_counts(cube: PublishedCube, names: set[str]) -> Iterator[tuple[En
             value = values[name]
             if value is not None:
                 yield (key, name), value
-
-
-def _all_rows(system: LinearSystem) -> tuple[list[int], list[int]]:
-    return list(range(len(system.eq))), list(range(len(system.le)))

@@ -204,6 +204,21 @@ class _Component:
         return value, list(self.highs.getSolution().col_value)
 
 
+def least_point(system: LinearSystem) -> list[float]:
+    """Return a point meeting every constraint: the one with the least total.
+
+    Raises ``DisclosureError`` when there is none (the constraints contradict each other).
+    """
+    if not system.n:
+        return []
+    everything = _Component(
+        system, list(range(system.n)), list(range(len(system.eq))), list(range(len(system.le)))
+    )
+    _, point = everything.extreme(dict.fromkeys(range(system.n), 1.0), maximize=False)
+    assert point is not None  # a minimum of non-negative values is never unbounded
+    return point
+
+
 @dataclass
 class Intervals:
     """What ``intervals`` found: per target ``(min, max)`` or None, LPs solved, new points."""

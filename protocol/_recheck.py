@@ -10,12 +10,9 @@ upload, before it can reach the open benchmark or an aggregation layout.
 
 from __future__ import annotations
 
-import math
-
-from ._audit import complement_label
-from ._bounds import PublishedCube, attacker_system
+from ._bounds import PublishedCube, attacker_system, count_targets
 from ._errors import AuditFailed, DisclosureError
-from ._lp import LinearSystem, Row, _Component, intervals, split
+from ._lp import intervals, least_point
 
 __all__ = ["check_published"]
 
@@ -40,21 +37,16 @@ def check_published(cube: PublishedCube, k: int) -> int:
         v for values in cube.cells.values() for name, v in values.items() if name in counts and v
     )
     cap = 2.0 * (published + k)
-    targets: list[Row] = []
-    labels: list[tuple] = []
-    for entry, var in index.items():
-        if entry[1] in counts:
+    for (_key, name), var in index.items():
+        if name in counts:
             system.bound(var, upper=cap)
-            targets.append({var: 1.0})
-            labels.append(entry)
-    for m in cube.measures:
-        if m.kind == "count" and m.parent is not None:
-            for key in cube.cells:
-                num, den = index.get((key, m.name)), index.get((key, m.parent))
-                if num is not None and den is not None:
-                    targets.append({den: 1.0, num: -1.0})
-                    labels.append((key, complement_label(m.name, m.parent)))
-    solved = intervals(system, targets, point=_feasible_point(system), min_width=k - TOLERANCE)
+    pairs = list(count_targets(cube, index))
+    labels, targets = [p[0] for p in pairs], [p[1] for p in pairs]
+    try:
+        point = least_point(system)
+    except DisclosureError:
+        raise DisclosureError("the published values contradict each other") from None
+    solved = intervals(system, targets, point=point, min_width=k - TOLERANCE)
     for (key, name), bound in zip(labels, solved.bounds, strict=True):
         if bound is not None and bound[1] - bound[0] < k - TOLERANCE:
             low, high = bound
@@ -63,20 +55,3 @@ def check_published(cube: PublishedCube, k: int) -> int:
                 f" [{low:g}, {high:g}] from the published values, less than k={k} wide"
             )
     return solved.lps
-
-
-def _feasible_point(system: LinearSystem) -> list[float]:
-    """Return a point meeting every published constraint (the least total per component)."""
-    point = [0.0] * system.n
-    _roots, members, eq_of, le_of = split(system)
-    for root, variables in members.items():
-        component = _Component(system, variables, eq_of.get(root, []), le_of.get(root, []))
-        try:
-            least, local = component.extreme(dict.fromkeys(variables, 1.0), maximize=False)
-        except DisclosureError:
-            least, local = math.nan, None
-        if local is None or not math.isfinite(least):
-            raise DisclosureError("the published values contradict each other")
-        for var, value in zip(variables, local, strict=True):
-            point[var] = value
-    return point
