@@ -37,6 +37,35 @@ def protected_node(cells: dict[tuple, tuple[int, ...]], dims=DIMS, measures=(DEN
     return cube, PublishedCube.from_rows(dims, measures, rows)
 
 
+def protected_nodes(cells_by_node: dict, measures=(DEN,)) -> tuple[dict, dict]:
+    """Protect several nodes' cubes of one ``sex`` dimension; return (true, published) by node."""
+    true, published = {}, {}
+    for node, cells in cells_by_node.items():
+        true[node], published[node] = protected_node(cells, measures=measures)
+    return true, published
+
+
+N_MINUS_1 = {
+    "n1": {("F",): (4,), ("M",): (50,)},  # hides its 4 women and, to protect them, its men
+    "n2": {("F",): (30,), ("M",): (40,)},
+    "n3": {("F",): (25,), ("M",): (35,)},
+}
+"""Nodes whose national total minus n2's and n3's published women gives n1's 4 back."""
+
+OVERLAPPING = {
+    "n1": {("F",): (4,), ("M",): (50,)},
+    "n2": {("F",): (7,), ("M",): (40,)},
+    "n3": {("F",): (5,), ("M",): (35,)},
+    "n4": {("F",): (30,), ("M",): (20,)},
+}
+"""Nodes where network A - (zorgkantoor Z - n4) is n1's women (see ``OVERLAPPING_GROUPS``)."""
+
+OVERLAPPING_GROUPS = {
+    ("network", "A"): ["n1", "n2", "n3"],
+    ("zorgkantoor", "Z"): ["n2", "n3", "n4"],
+}
+
+
 def true_totals(true: dict[str, Cube], groups: dict) -> dict:
     """Exact group totals: every cell and measure summed over the members."""
     out: dict = {}

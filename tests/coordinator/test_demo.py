@@ -62,6 +62,19 @@ def _check(value: dict, expected: int) -> int:
     return 0
 
 
+def _check_breakdowns(found: dict, hand: pd.DataFrame) -> int:
+    """Check every breakdown row of an indicator against the hand total; return how many exact."""
+    exact = 0
+    for breakdown in found["breakdowns"]:
+        dim = breakdown["dimension"]
+        for row in breakdown["rows"]:
+            label = SEX.get(row["label"], row["label"]) if dim == "sex" else row["label"]
+            part = hand[hand[dim].astype(str) == label]
+            for name, value in row["counts"].items():
+                exact += _check(value, int(part[name].sum()))
+    return exact
+
+
 def test_demo_writes_every_level_and_the_benchmark(demo: Path) -> None:
     out = demo / "factsheets"
     assert (out / "index.html").is_file()
@@ -85,13 +98,7 @@ def test_national_figures_equal_the_hand_computation(demo: Path, indicator: str)
     # Breakdowns: exact where every node published the margin, else an interval around it.
     if indicator == "hospital_admission_last_30d":  # common enough that every node publishes it
         assert exact == len(names), "the national totals are exact"
-    for breakdown in found["breakdowns"]:
-        dim = breakdown["dimension"]
-        for row in breakdown["rows"]:
-            label = SEX.get(row["label"], row["label"]) if dim == "sex" else row["label"]
-            part = hand[hand[dim].astype(str) == label]
-            for name, value in row["counts"].items():
-                _check(value, int(part[name].sum()))
+    _check_breakdowns(found, hand)
 
 
 @pytest.mark.parametrize("indicator", SPECS)
@@ -107,11 +114,5 @@ def test_every_area_equals_the_hand_computation_where_published(demo: Path, indi
         hand = _hand_total(demo, indicator, _members(sheet["level"], sheet["area"]))
         for name, value in found["overall"]["counts"].items():
             exact += _check(value, int(hand[name].sum()))
-        for breakdown in found["breakdowns"]:
-            dim = breakdown["dimension"]
-            for row in breakdown["rows"]:
-                label = SEX.get(row["label"], row["label"]) if dim == "sex" else row["label"]
-                part = hand[hand[dim].astype(str) == label]
-                for name, value in row["counts"].items():
-                    exact += _check(value, int(part[name].sum()))
+        exact += _check_breakdowns(found, hand)
     assert exact > 0, "some published value is exact"

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from linked_world import attacker, determined, hierarchies, protected_node, true_totals
+from linked_world import (
+    N_MINUS_1,
+    OVERLAPPING,
+    OVERLAPPING_GROUPS,
+    attacker,
+    determined,
+    hierarchies,
+    protected_nodes,
+    true_totals,
+)
 
 from protocol import DisclosureError, aggregation_cells
 
@@ -14,22 +23,9 @@ def _only(totals: dict, cells: dict) -> dict:
     return {g: {key: totals[g][key] for key in keys} for g, keys in cells.items()}
 
 
-def _world(cells_by_node: dict) -> tuple[dict, dict]:
-    true, published = {}, {}
-    for node_id, cells in cells_by_node.items():
-        true[node_id], published[node_id] = protected_node(cells)
-    return true, published
-
-
 def test_the_n_minus_1_cell_is_never_summed() -> None:
     # n1 hides its 4 women and, to protect them, its men; n2 and n3 publish everything.
-    true, published = _world(
-        {
-            "n1": {("F",): (4,), ("M",): (50,)},
-            "n2": {("F",): (30,), ("M",): (40,)},
-            "n3": {("F",): (25,), ("M",): (35,)},
-        }
-    )
+    true, published = protected_nodes(N_MINUS_1)
     groups = {("national", "NL"): ["n1", "n2", "n3"]}
     everything = {("national", "NL"): [("F",), ("M",), (None,)]}
     # Summing every cell would hand the coordinator n1's 4 women.
@@ -44,15 +40,8 @@ def test_the_n_minus_1_cell_is_never_summed() -> None:
 def test_overlapping_groups_are_not_both_summed_where_they_isolate_a_node() -> None:
     # Network A = {n1, n2, n3} and zorgkantoor Z = {n2, n3, n4}; n4 publishes its women.
     # Either total alone fixes nobody, but A - (Z - n4) is n1's women.
-    true, published = _world(
-        {
-            "n1": {("F",): (4,), ("M",): (50,)},
-            "n2": {("F",): (7,), ("M",): (40,)},
-            "n3": {("F",): (5,), ("M",): (35,)},
-            "n4": {("F",): (30,), ("M",): (20,)},
-        }
-    )
-    groups = {("network", "A"): ["n1", "n2", "n3"], ("zorgkantoor", "Z"): ["n2", "n3", "n4"]}
+    true, published = protected_nodes(OVERLAPPING)
+    groups = OVERLAPPING_GROUPS
     both = {group: [("F",), ("M",)] for group in groups}
     assert ("n1", ("F",), "denominator") in determined(published, groups, both)
     full = attacker(published, groups, _only(true_totals(true, groups), both))
@@ -67,22 +56,17 @@ def test_overlapping_groups_are_not_both_summed_where_they_isolate_a_node() -> N
 
 def test_cells_already_held_count_first() -> None:
     # Z's totals are already known (an earlier attempt chose them): A must now yield.
-    _true, published = _world(
-        {
-            "n1": {("F",): (4,), ("M",): (50,)},
-            "n2": {("F",): (7,), ("M",): (40,)},
-            "n3": {("F",): (5,), ("M",): (35,)},
-            "n4": {("F",): (30,), ("M",): (20,)},
-        }
-    )
-    groups = {("network", "A"): ["n1", "n2", "n3"], ("zorgkantoor", "Z"): ["n2", "n3", "n4"]}
+    _true, published = protected_nodes(OVERLAPPING)
+    groups = OVERLAPPING_GROUPS
     held = {("zorgkantoor", "Z"): [("F",)]}
     chosen = aggregation_cells(published, groups, held=held)
     assert chosen == {("network", "A"): [], ("zorgkantoor", "Z"): [("F",)]}
 
 
 def test_bad_input() -> None:
-    _true, published = _world({n: {("F",): (30,), ("M",): (4,)} for n in ("n1", "n2", "n3")})
+    _true, published = protected_nodes(
+        {n: {("F",): (30,), ("M",): (4,)} for n in ("n1", "n2", "n3")}
+    )
     with pytest.raises(DisclosureError, match="fewer than 3"):
         aggregation_cells(published, {("network", "A"): ["n1", "n2"]})
     with pytest.raises(DisclosureError, match="no published cube"):

@@ -5,20 +5,24 @@ from __future__ import annotations
 import pytest
 from conftest import DEN, NUM, SUM
 from hypothesis import HealthCheck, given, settings
-from linked_world import K, attacker, hierarchies, narrowest, protected_node, true_totals
+from linked_world import (
+    N_MINUS_1,
+    OVERLAPPING,
+    OVERLAPPING_GROUPS,
+    K,
+    attacker,
+    hierarchies,
+    narrowest,
+    protected_nodes,
+    true_totals,
+)
 
 from protocol import DisclosureError, protect_linked
 
 
 def test_n_minus_1_attack_is_stopped() -> None:
     # n1 hides its 4 women (and, to protect them, its men); n2 and n3 publish everything.
-    true, published = {}, {}
-    for node, cells in {
-        "n1": {("F",): (4,), ("M",): (50,)},
-        "n2": {("F",): (30,), ("M",): (40,)},
-        "n3": {("F",): (25,), ("M",): (35,)},
-    }.items():
-        true[node], published[node] = protected_node(cells)
+    true, published = protected_nodes(N_MINUS_1)
     assert published["n1"].cells[("F",)]["denominator"] is None
     groups = {("national", "NL"): ["n1", "n2", "n3"]}
     totals = true_totals(true, groups)
@@ -36,15 +40,8 @@ def test_n_minus_1_attack_is_stopped() -> None:
 def test_overlapping_groups_attack_is_stopped() -> None:
     # n1, n2 and n3 hide their few women; n4 publishes.  Network A = {n1, n2, n3} and
     # zorgkantoor Z = {n2, n3, n4}: neither alone pins anyone, but A - (Z - n4) = n1.
-    true, published = {}, {}
-    for node, cells in {
-        "n1": {("F",): (4,), ("M",): (50,)},
-        "n2": {("F",): (7,), ("M",): (40,)},
-        "n3": {("F",): (5,), ("M",): (35,)},
-        "n4": {("F",): (30,), ("M",): (20,)},
-    }.items():
-        true[node], published[node] = protected_node(cells)
-    groups = {("network", "A"): ["n1", "n2", "n3"], ("zorgkantoor", "Z"): ["n2", "n3", "n4"]}
+    true, published = protected_nodes(OVERLAPPING)
+    groups = OVERLAPPING_GROUPS
     totals = true_totals(true, groups)
     # Totals of women are 16 and 42, men 125 and 95: none below k, so none is primary.
     for group in groups:
@@ -64,15 +61,8 @@ def test_a_spent_budget_withholds_every_total_still_published(monkeypatch) -> No
     monkeypatch.setattr(linked, "PROVE_LPS", -1)
     monkeypatch.setattr(linked, "PROBES", 0)
     monkeypatch.setattr(linked, "NODE_PROBES", 0)
-    true, published = {}, {}
-    for node, cells in {
-        "n1": {("F",): (4,), ("M",): (50,)},
-        "n2": {("F",): (7,), ("M",): (40,)},
-        "n3": {("F",): (5,), ("M",): (35,)},
-        "n4": {("F",): (30,), ("M",): (20,)},
-    }.items():
-        true[node], published[node] = protected_node(cells)
-    groups = {("network", "A"): ["n1", "n2", "n3"], ("zorgkantoor", "Z"): ["n2", "n3", "n4"]}
+    true, published = protected_nodes(OVERLAPPING)
+    groups = OVERLAPPING_GROUPS
     totals = true_totals(true, groups)
     result = protect_linked(published, groups, totals, K)
     assert result.withheld.get(linked.BUDGET, 0) > 0
@@ -80,13 +70,13 @@ def test_a_spent_budget_withholds_every_total_still_published(monkeypatch) -> No
 
 
 def test_a_small_total_is_withheld_and_stays_underivable() -> None:
-    true, published = {}, {}
-    for node, cells in {
-        "n1": {("F",): (2,), ("M",): (50,)},
-        "n2": {("F",): (3,), ("M",): (40,)},
-        "n3": {("F",): (0,), ("M",): (35,)},
-    }.items():
-        true[node], published[node] = protected_node(cells)
+    true, published = protected_nodes(
+        {
+            "n1": {("F",): (2,), ("M",): (50,)},
+            "n2": {("F",): (3,), ("M",): (40,)},
+            "n3": {("F",): (0,), ("M",): (35,)},
+        }
+    )
     groups = {("national", "NL"): ["n1", "n2", "n3"]}
     result = protect_linked(published, groups, true_totals(true, groups), K)
     assert result.totals[("national", "NL")][("F",)]["denominator"] is None
@@ -96,13 +86,14 @@ def test_a_small_total_is_withheld_and_stays_underivable() -> None:
 
 
 def test_sums_follow_their_count_total() -> None:
-    true, published = {}, {}
-    for node, cells in {
-        "n1": {("F",): (4, 1, 20), ("M",): (50, 20, 300)},
-        "n2": {("F",): (30, 10, 90), ("M",): (40, 20, 120)},
-        "n3": {("F",): (25, 12, 50), ("M",): (35, 15, 70)},
-    }.items():
-        true[node], published[node] = protected_node(cells, measures=(DEN, NUM, SUM))
+    true, published = protected_nodes(
+        {
+            "n1": {("F",): (4, 1, 20), ("M",): (50, 20, 300)},
+            "n2": {("F",): (30, 10, 90), ("M",): (40, 20, 120)},
+            "n3": {("F",): (25, 12, 50), ("M",): (35, 15, 70)},
+        },
+        measures=(DEN, NUM, SUM),
+    )
     groups = {("national", "NL"): ["n1", "n2", "n3"]}
     result = protect_linked(published, groups, true_totals(true, groups), K)
     for values in result.totals[("national", "NL")].values():
@@ -111,9 +102,9 @@ def test_sums_follow_their_count_total() -> None:
 
 
 def test_bad_input() -> None:
-    true, published = {}, {}
-    for node in ("n1", "n2", "n3"):
-        true[node], published[node] = protected_node({("F",): (30,), ("M",): (40,)})
+    true, published = protected_nodes(
+        {n: {("F",): (30,), ("M",): (40,)} for n in ("n1", "n2", "n3")}
+    )
     totals = true_totals(true, {("network", "A"): ["n1", "n2", "n3"]})
     with pytest.raises(DisclosureError, match="needs 3"):
         protect_linked(published, {("network", "A"): ["n1", "n2"]}, totals, K)
