@@ -19,7 +19,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import sqlalchemy as sa
 
 from coordinator import create_app
@@ -27,8 +26,8 @@ from coordinator.aggregation.services import _published_cubes, group_totals
 from coordinator.db import session_scope
 from coordinator.rounds.services import list_rounds
 from protocol import Cube, PublishedCube
-from protocol._bounds import attacker_system
-from protocol._lp import LinearSystem, intervals
+from protocol._linked_table import LinkedTable
+from protocol._lp import intervals
 
 K = 10
 
@@ -56,50 +55,24 @@ def exact_cubes(workdir: Path, round_id: int, published: dict[str, PublishedCube
 
 def knowledge(published: dict[str, PublishedCube], totals: dict, exact: dict) -> dict:
     """Return the suppressed counts an LP over node cubes and group totals narrows below K."""
-    entries: list[tuple] = []
-    system = LinearSystem(0)
-    counts = {m.name for cube in published.values() for m in cube.measures if m.kind == "count"}
-    for node_id in sorted(published):
-        own, rows = attacker_system(published[node_id])
-        base = len(entries)
-        entries += [(node_id, *e) for e in own]
-        system.n = len(entries)
-        for row, rhs in zip(rows.eq, rows.eq_rhs, strict=True):
-            system.add_eq({base + v: a for v, a in row.items()}, rhs)
-        for row, rhs in zip(rows.le, rows.le_rhs, strict=True):
-            system.add_le({base + v: a for v, a in row.items()}, rhs)
-        for v, bound in rows.lower.items():
-            system.bound(base + v, lower=bound)
-        for v, bound in rows.upper.items():
-            system.bound(base + v, upper=bound)
-    index = {e: i for i, e in enumerate(entries)}
-    summed = 0
-    for members, cells in totals.values():
-        for key, values in cells.items():
-            summed += 1
-            for name, total in values.items():
-                row = {index[(n, key, name)]: 1.0 for n in members if (n, key, name) in index}
-                rest = sum(published[n].cells[key][name] or 0 for n in members)
-                if row:
-                    system.add_eq(row, total - rest)
-    truth = np.array([float(exact[n].cells[key][name]) for n, key, name in entries])
-    cap = 2.0 * (truth.sum() + K)
-    targets, labels = [], []
-    for e, i in index.items():
-        if e[2] in counts:
-            system.bound(i, upper=cap)
-            targets.append({i: 1.0})
-            labels.append(e)
+    table = LinkedTable(
+        published,
+        {group: members for group, (members, _) in totals.items()},
+        {group: cells for group, (_, cells) in totals.items()},
+        K,
+    )
+    system = table.system(range(len(table.rows)))
+    truth = [float(exact[n].cells[key][name]) for n, key, name in table.entries]
+    targets = [{i: 1.0} for i in range(len(table.entries))]
     solved = intervals(system, targets, point=truth, min_width=K - 1e-6)
     exact_values, narrow = [], []
-    for e, bound in zip(labels, solved.bounds, strict=True):
+    for e, value, bound in zip(table.entries, truth, solved.bounds, strict=True):
         if bound is None or math.isinf(bound[1]) or bound[1] - bound[0] >= K - 1e-6:
             continue
-        value = int(truth[index[e]])
-        (exact_values if bound[1] - bound[0] < 0.5 else narrow).append((e, value, bound))
+        (exact_values if bound[1] - bound[0] < 0.5 else narrow).append((e, int(value), bound))
     return {
-        "hidden": len(labels),
-        "summed": summed,
+        "hidden": len(table.entries),
+        "summed": sum(len(cells) for _, cells in totals.values()),
         "lps": solved.lps,
         "exact": exact_values,
         "narrow": narrow,
