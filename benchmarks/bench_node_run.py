@@ -116,7 +116,7 @@ def ensure_extract(persons: int) -> Path:
             [
                 sys.executable,
                 "-m",
-                "node.cli",
+                "lhs",
                 "synth",
                 "--persons",
                 str(persons),
@@ -152,7 +152,7 @@ def bench(persons: int, repeat: int) -> dict[str, float]:
     lhs = [
         sys.executable,
         "-m",
-        "node.cli",
+        "lhs",
         "node",
         "run",
         "palliative",

@@ -26,8 +26,8 @@ from coordinator.aggregation.services import _published_cubes, group_totals
 from coordinator.db import session_scope
 from coordinator.rounds.services import list_rounds
 from protocol import Cube, PublishedCube
-from protocol._linked_table import LinkedTable
-from protocol._lp import intervals
+from protocol.disclosure._linked_table import LinkedTable
+from protocol.disclosure._lp import intervals
 
 K = 10
 

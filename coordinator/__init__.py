@@ -2,39 +2,46 @@
 
 ``create_app`` is the application factory (as in Flask's tutorial): settings come from
 ``LHS_*`` environment variables or ``test_config``, the database from ``DATABASE_URL``, and
-each area (accounts, registry, review, rounds, audit, api) adds its blueprint under
-``/api/v1``.
+each area (accounts, registry, review, rounds, aggregation, audit, factsheets, api) adds its
+blueprint (``BLUEPRINTS``) under ``/api/v1``.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 from . import db
+from .accounts.views import bp as accounts_bp
+from .aggregation.views import bp as aggregation_bp
+from .api.errors import register_error_handlers
+from .api.views import bp as api_bp
+from .audit.views import bp as audit_bp
 from .config import load_settings, secret_key
+from .factsheets.views import bp as factsheets_bp
+from .registry.views import bp as registry_bp
+from .review.views import bp as review_bp
+from .rounds.views import bp as rounds_bp
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "BLUEPRINTS", "create_app"]
 
 API_PREFIX = "/api/v1"
 
-_BLUEPRINTS = (
-    "coordinator.accounts.views",
-    "coordinator.registry.views",
-    "coordinator.review.views",
-    "coordinator.rounds.views",
-    "coordinator.aggregation.views",
-    "coordinator.audit.views",
-    "coordinator.api.views",
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    accounts_bp,
+    registry_bp,
+    review_bp,
+    rounds_bp,
+    aggregation_bp,
+    audit_bp,
+    factsheets_bp,
+    api_bp,
 )
-# Built by another area; registered when present so this factory does not depend on it.
-_OPTIONAL_BLUEPRINTS = ("coordinator.factsheets.views",)
+"""Every area's blueprint, registered under ``/api/v1`` in this order."""
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -53,18 +60,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app, settings.database_url)
 
-    from .api.errors import register_error_handlers
-
     register_error_handlers(app)
-    for name in _BLUEPRINTS:
-        _register(app, importlib.import_module(name).bp)
-    for name in _OPTIONAL_BLUEPRINTS:
-        package = name.rpartition(".")[0]
-        if importlib.util.find_spec(package) and importlib.util.find_spec(name):
-            _register(app, importlib.import_module(name).bp)
+    for blueprint in BLUEPRINTS:
+        # A blueprint's own prefix (e.g. /factsheets) goes under the API's.
+        app.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
     return app
-
-
-def _register(app: Flask, blueprint: Any) -> None:
-    # A blueprint's own prefix (e.g. /factsheets) goes under the API's.
-    app.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))

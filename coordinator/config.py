@@ -17,6 +17,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from protocol import K_FLOOR
+
 from .errors import ConfigError
 
 __all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "secret_key"]
@@ -77,9 +79,9 @@ SETTINGS: tuple[Setting, ...] = (
         "DEFAULT_MIN_CELL",
         "LHS_DEFAULT_MIN_CELL",
         int,
-        lambda _: 10,
+        lambda _: K_FLOOR,
         "Minimum cell size k of a round unless the spec or approval asks for more.",
-        minimum=10,
+        minimum=K_FLOOR,
     ),
     Setting(
         "ENROLMENT_CODE_HOURS",

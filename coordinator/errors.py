@@ -6,6 +6,8 @@ stable machine-readable ``code`` and a one-line ``message`` naming the problem.
 
 from __future__ import annotations
 
+from protocol import LhsError, MessageInvalid
+
 __all__ = [
     "BadRequest",
     "ConfigError",
@@ -14,10 +16,11 @@ __all__ = [
     "NotFound",
     "ServiceError",
     "Unauthorized",
+    "refused_message",
 ]
 
 
-class ServiceError(Exception):
+class ServiceError(LhsError):
     """A refusal: HTTP status, stable code and a one-line message."""
 
     status = 400
@@ -63,5 +66,10 @@ class Conflict(ServiceError):
     status = 409
 
 
-class ConfigError(Exception):
+class ConfigError(LhsError):
     """The coordinator is set up wrongly (a setting, the key file, the database)."""
+
+
+def refused_message(exc: MessageInvalid, *, subject: str | None = None) -> BadRequest:
+    """Return the 400 refusal of a message that breaks the wire format, with its code."""
+    return BadRequest(exc.code, exc.message, subject=subject)

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from protocol import (
+    AGE_BANDS,
     EVENT_TABLES,
     GENDER_CONCEPTS,
     EventCriterion,
@@ -28,16 +29,7 @@ from protocol import (
 
 from .sqlfuncs import days_between, year_of
 
-__all__ = ["AGE_BANDS", "CompiledGroup", "compile_specs", "group_specs"]
-
-AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-17", 0, 17),
-    ("18-64", 18, 64),
-    ("65-74", 65, 74),
-    ("75-84", 75, 84),
-    ("85+", 85, None),
-)
-"""Age bands of the contract: label, first age, last age (None = no upper bound)."""
+__all__ = ["CompiledGroup", "compile_specs", "group_specs"]
 
 DIMENSION_ORDER = ("year", "sex", "age_band")
 

@@ -19,12 +19,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from protocol import K_FLOOR, NODE_ID
+
 from .errors import NodeError
 
 __all__ = ["NodeConfig", "Policy", "check_coordinator_url", "load_config", "settings_help"]
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
-_NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _SECRETS = ("code", "password", "secret", "token", "private")
 
@@ -66,7 +67,9 @@ class NodeConfig:
         None, "text", "Database schema of the extract tables (SQL sources only)."
     )
     min_cell: int = _setting(
-        10, "k", "The node's floor for the minimum cell size k; at least the contract's 10."
+        K_FLOOR,
+        "k",
+        f"The node's floor for the minimum cell size k; at least the contract's {K_FLOOR}.",
     )
     coordinator: str | None = _setting(
         None, "url", "The coordinator's base URL (https; plain http only to localhost)."
@@ -157,8 +160,8 @@ def _number(value: Any, key: str, path: Path, minimum: float, strict: bool) -> f
 
 def _value(key: str, kind: str, value: Any, path: Path) -> Any:
     if kind == "k":
-        if not isinstance(value, int) or isinstance(value, bool) or value < 10:
-            raise NodeError(f"{path}: min_cell must be a whole number of at least 10")
+        if not isinstance(value, int) or isinstance(value, bool) or value < K_FLOOR:
+            raise NodeError(f"{path}: min_cell must be a whole number of at least {K_FLOOR}")
         return value
     if kind == "policy":
         return _policy(value, path)
@@ -174,8 +177,10 @@ def _value(key: str, kind: str, value: Any, path: Path) -> Any:
             return check_coordinator_url(value)
         except NodeError as exc:
             raise NodeError(f"{path}: {exc}") from None
-    if kind == "node_id" and not _NODE_ID.match(value):
-        raise NodeError(f"{path}: node_id must be 1-64 letters, digits, '.', '_' or '-'")
+    if kind == "node_id" and not NODE_ID.match(value):
+        raise NodeError(
+            f"{path}: node_id must be 1-63 lower-case letters, digits or '-' (not first)"
+        )
     if kind == "path":
         return str(path.parent / Path(value).expanduser())
     return value

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from protocol import LhsError
+
 __all__ = ["DataSourceError", "NodeError"]
 
 
-class NodeError(Exception):
+class NodeError(LhsError):
     """Base of every error a node operator can cause."""
 
 

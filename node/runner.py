@@ -17,29 +17,24 @@ from typing import Any
 import sqlalchemy as sa
 
 from protocol import (
+    AGE_BANDS,
+    K_FLOOR,
+    SEXES,
     Cube,
-    MeasureDef,
     ProtectedCube,
     QuerySpec,
-    SumDaysMeasure,
-    UnitsMeasure,
-    UnitsWithMeasure,
+    measure_defs,
     protect,
     spec_hash,
 )
 
-from .compiler import AGE_BANDS, CompiledGroup, compile_specs
+from .compiler import CompiledGroup, compile_specs
 from .errors import DataSourceError, NodeError
 from .sources import DataSource, first_line
 
-__all__ = ["DEFAULT_FLOOR", "QueryResult", "effective_k", "fetch_finest", "run_specs"]
+__all__ = ["QueryResult", "effective_k", "fetch_finest", "run_specs"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FLOOR = 10
-"""The contract's minimum cell size; a node may only raise it."""
-
-SEXES = ("F", "M", "U")
 
 
 @dataclass(frozen=True)
@@ -66,31 +61,15 @@ class QueryResult:
         }
 
 
-def effective_k(spec: QuerySpec, floor: int = DEFAULT_FLOOR, requested: int | None = None) -> int:
+def effective_k(spec: QuerySpec, floor: int = K_FLOOR, requested: int | None = None) -> int:
     """Return the k a spec runs with: never below the floor, the spec's or the request's."""
-    if floor < DEFAULT_FLOOR:
-        raise NodeError(
-            f"the node's minimum cell size {floor} is below the contract's {DEFAULT_FLOOR}"
-        )
+    if floor < K_FLOOR:
+        raise NodeError(f"the node's minimum cell size {floor} is below the contract's {K_FLOOR}")
     if requested is not None and requested < floor:
         raise NodeError(
             f"--min-cell {requested} is below this node's floor of {floor}; it can only raise it"
         )
     return max(floor, spec.disclosure.min_cell, requested or 0)
-
-
-def measure_defs(spec: QuerySpec) -> tuple[MeasureDef, ...]:
-    """Return the disclosure roles of a spec's measures."""
-    denominator = spec.denominator.name
-    defs: list[MeasureDef] = []
-    for m in spec.measures:
-        if isinstance(m, UnitsMeasure):
-            defs.append(MeasureDef(m.name, "count"))
-        elif isinstance(m, UnitsWithMeasure):
-            defs.append(MeasureDef(m.name, "count", parent=denominator))
-        elif isinstance(m, SumDaysMeasure):
-            defs.append(MeasureDef(m.name, "sum", parent=denominator))
-    return tuple(defs)
 
 
 def _domains(dims: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -162,7 +141,7 @@ def run_specs(
     specs: Sequence[QuerySpec],
     source: DataSource,
     *,
-    floor: int = DEFAULT_FLOOR,
+    floor: int = K_FLOOR,
     min_cell: int | None = None,
 ) -> list[QueryResult]:
     """Run specs on a source (one connection, cohorts shared) and protect each result."""

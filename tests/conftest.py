@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/reference.py, importable as `reference`
-
-from node.synth import generate
+from demo.synth import generate
 
 
 @pytest.fixture(scope="session")

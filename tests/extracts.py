@@ -7,8 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from protocol import TABLES
-
-from reference import load_extract
+from tests.reference import load_extract
 
 SA_TYPES = {"integer": sa.BigInteger, "date": sa.Date, "text": sa.Text}
 

@@ -1,6 +1,6 @@
 """An independent hand computation of the contract's indicators, in plain pandas.
 
-Written from shared/indicators.md alone (not from the compiler), so the tests
+Written from docs/indicators.md alone (not from the compiler), so the tests
 can check that every number the engine produces equals the definition.
 """
 

@@ -15,9 +15,10 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from protocol import utcnow
+
 from ..audit.services import record
 from ..errors import BadRequest, Conflict, Forbidden, Unauthorized
-from ..timeutil import utcnow
 from .models import ROLES, ApiToken, User
 
 __all__ = [

@@ -1,1 +1,1 @@
-"""Secure aggregation: exact group totals from pairwise-masked node cubes (issue 4)."""
+"""Secure aggregation: exact group totals from pairwise-masked node cubes."""

@@ -11,7 +11,6 @@ arrives the masks cancel in the sum and the attempt is done.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from typing import Any
@@ -19,26 +18,31 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from protocol import AggregationError, SignatureInvalid, canonical_json, unmask_sum, verify
+from protocol import (
+    AggMessage,
+    AggregationError,
+    MessageInvalid,
+    SignatureInvalid,
+    canonical_json,
+    check_agg_message,
+    unmask_sum,
+    utcnow,
+    verify,
+)
 
 from ..audit.services import record
-from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from ..errors import BadRequest, Conflict, Forbidden, NotFound, refused_message
 from ..registry.services import enrolled_node
-from ..timeutil import utcnow
-from .models import AggAttempt, AggMessage
+from .models import AggAttempt
+from .models import AggMessage as StoredMessage
 from .services import exclude_node
 
-__all__ = ["DECLINE_TYPE", "KEY_TYPE", "SHARE_TYPE", "store_message"]
+__all__ = ["store_message"]
 
-KEY_TYPE = "lhs.aggkey/1"
-SHARE_TYPE = "lhs.aggshare/1"
-DECLINE_TYPE = "lhs.aggdecline/1"
-_KINDS = {KEY_TYPE: "key", SHARE_TYPE: "share", DECLINE_TYPE: "decline"}
 _PHASE = {"key": ("keys",), "share": ("shares",)}
-MAX_REASON = 200
 
 
-def _payload(session: Session, envelope: Any) -> tuple[str, dict[str, Any]]:
+def _message(session: Session, envelope: Any) -> tuple[str, AggMessage]:
     signer = envelope.get("signer") if isinstance(envelope, dict) else None
     if not isinstance(signer, str):
         raise BadRequest("bad_signature", "not a signed envelope (no signer)")
@@ -47,44 +51,30 @@ def _payload(session: Session, envelope: Any) -> tuple[str, dict[str, Any]]:
         payload = verify(envelope, node.public_key or "", signer=node.id)
     except SignatureInvalid as exc:
         raise BadRequest("bad_signature", str(exc), subject=f"node:{node.id}") from None
-    if payload.get("type") not in _KINDS:
-        raise BadRequest("bad_message", f"expected a message of type {', '.join(_KINDS)}")
-    if payload.get("node_id") != node.id:
-        raise BadRequest("wrong_node", f"the message names another node than {node.id!r}")
-    return node.id, payload
+    try:
+        return node.id, check_agg_message(payload, node_id=node.id)
+    except MessageInvalid as exc:
+        raise refused_message(exc) from None
 
 
-def _attempt(session: Session, payload: dict[str, Any]) -> AggAttempt:
-    group = payload.get("group")
-    ok = isinstance(group, list) and len(group) == 2 and all(isinstance(g, str) for g in group)
-    ids = [payload.get("round_id"), payload.get("attempt")]
-    if not ok or not all(isinstance(v, int) and not isinstance(v, bool) for v in ids):
-        raise BadRequest("bad_message", "round_id, attempt (whole numbers), group [level, area]")
+def _attempt(session: Session, message: AggMessage) -> AggAttempt:
     row = session.scalar(
         sa.select(AggAttempt)
         .where(
-            AggAttempt.round_id == ids[0],
-            AggAttempt.level == group[0],  # type: ignore[index]
-            AggAttempt.area == group[1],  # type: ignore[index]
-            AggAttempt.attempt == ids[1],
+            AggAttempt.round_id == message.round_id,
+            AggAttempt.level == message.group[0],
+            AggAttempt.area == message.group[1],
+            AggAttempt.attempt == message.attempt,
         )
         # Two members' last messages at once must not both miss that the attempt is complete.
         .with_for_update()
     )
     if row is None:
-        raise NotFound("unknown_aggregation", f"no attempt {ids[1]} of {group} in round {ids[0]}")
+        raise NotFound(
+            "unknown_aggregation",
+            f"no attempt {message.attempt} of {list(message.group)} in round {message.round_id}",
+        )
     return row
-
-
-def _check_key(payload: dict[str, Any]) -> str:
-    text = payload.get("public_key")
-    try:
-        raw = base64.b64decode(str(text), validate=True)
-    except ValueError:
-        raw = b""
-    if not isinstance(text, str) or len(raw) != 32:
-        raise BadRequest("bad_public_key", "public_key must be a raw X25519 key, base64")
-    return text
 
 
 def _check_share(row: AggAttempt, payload: dict[str, Any]) -> None:
@@ -92,20 +82,17 @@ def _check_share(row: AggAttempt, payload: dict[str, Any]) -> None:
         raise BadRequest("wrong_members", "the share names other members than the attempt")
     if payload.get("layout_hash") != row.layout_hash:
         raise BadRequest("wrong_layout", f"the attempt's layout is {row.layout_hash}")
-    masked = payload.get("masked")
     layout = json.loads(row.layout)
     size = len(layout["measures"]) * len(layout["cells"])
-    if not isinstance(masked, list) or len(masked) != size:
+    if len(payload["masked"]) != size:
         raise BadRequest("bad_share", f"masked must be a list of {size} numbers")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64 for v in masked):
-        raise BadRequest("bad_share", "masked values must be whole numbers from 0 to 2**64-1")
 
 
-def store_message(session: Session, envelope: Any) -> tuple[AggMessage, bool]:
+def store_message(session: Session, envelope: Any) -> tuple[StoredMessage, bool]:
     """Check and store a member's signed key, share or decline; return it and if it repeats."""
-    node_id, payload = _payload(session, envelope)
-    kind = _KINDS[payload["type"]]
-    row = _attempt(session, payload)
+    node_id, checked = _message(session, envelope)
+    payload, kind = checked.payload, checked.kind
+    row = _attempt(session, checked)
     if node_id not in json.loads(row.members):
         raise Forbidden("not_a_member", f"{node_id!r} is not a member of this attempt")
     digest = hashlib.sha256(canonical_json(payload)).hexdigest()
@@ -120,16 +107,10 @@ def store_message(session: Session, envelope: Any) -> tuple[AggMessage, bool]:
         raise Conflict(
             "attempt_closed", f"attempt {row.attempt} of {row.level} {row.area} is {row.state}"
         )
-    public_key = _check_key(payload) if kind == "key" else None
+    public_key = payload["public_key"] if kind == "key" else None
     if kind == "share":
         _check_share(row, payload)
-    if kind == "decline" and not (
-        isinstance(payload.get("reason"), str) and len(payload["reason"]) <= MAX_REASON
-    ):
-        raise BadRequest(
-            "bad_message", f"a decline needs a reason of at most {MAX_REASON} characters"
-        )
-    message = AggMessage(
+    message = StoredMessage(
         attempt_row=row,
         node_id=node_id,
         kind=kind,

@@ -20,8 +20,17 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from node.runner import measure_defs
-from protocol import Key, QuerySpec, aggregation_cells, layout_hash, sign, unflatten_vector
+from protocol import (
+    Key,
+    QuerySpec,
+    agg_request_payload,
+    aggregation_cells,
+    layout_hash,
+    measure_defs,
+    sign,
+    unflatten_vector,
+    utcnow,
+)
 
 from ..audit.services import record
 from ..errors import Conflict, NotFound
@@ -31,12 +40,10 @@ from ..merge.validate import published_cubes
 from ..registry.services import memberships
 from ..rounds.models import Round
 from ..rounds.services import round_results, round_status
-from ..timeutil import utcnow
 from .models import AggAttempt
 
 __all__ = [
     "ATTEMPT_TIMEOUT",
-    "REQUEST_TYPE",
     "attempts",
     "exclude_node",
     "group_totals",
@@ -46,7 +53,6 @@ __all__ = [
     "shown",
 ]
 
-REQUEST_TYPE = "lhs.aggrequest/1"
 ATTEMPT_TIMEOUT = timedelta(hours=1)
 """An attempt still missing a key or share this long after it opened is restarted."""
 OPEN_STATES = ("keys", "shares")
@@ -320,20 +326,17 @@ def _request(row: AggAttempt, node_id: str) -> dict[str, Any] | None:
     kind = "key" if row.state == "keys" else "share"
     if any(m.node_id == node_id and m.kind == kind for m in row.messages):
         return None
-    payload: dict[str, Any] = {
-        "type": REQUEST_TYPE,
-        "phase": kind,
-        "round_id": row.round_id,
-        "node_id": node_id,
-        "group": [row.level, row.area],
-        "attempt": row.attempt,
-        "members": json.loads(row.members),
-        "layout": json.loads(row.layout),
-        "layout_hash": row.layout_hash,
-    }
-    if kind == "share":
-        payload["keys"] = {m.node_id: m.public_key for m in row.messages if m.kind == "key"}
-    return payload
+    keys = {m.node_id: m.public_key for m in row.messages if m.kind == "key"}
+    return agg_request_payload(
+        phase=kind,
+        round_id=row.round_id,
+        node_id=node_id,
+        group=(row.level, row.area),
+        attempt=row.attempt,
+        members=json.loads(row.members),
+        layout=json.loads(row.layout),
+        keys=keys if kind == "share" else None,
+    )
 
 
 def poll_requests(session: Session, node_id: str, key: Ed25519PrivateKey) -> list[dict[str, Any]]:

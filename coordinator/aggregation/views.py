@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..api.http import json_body, set_actor
+from ..api.http import signed_upload, upload_answer
 from ..db import get_session
 from . import messages
 
@@ -14,10 +14,8 @@ bp = Blueprint("aggregation", __name__)
 @bp.post("/aggregation")
 def upload() -> tuple[dict, int]:
     """Store a member's signed key or share: 201 when stored, 200 when it repeats one."""
-    body = json_body()
-    set_actor(f"node:{str(body.get('signer'))[:64]}")
     session = get_session()
-    message, duplicate = messages.store_message(session, body)
+    message, duplicate = messages.store_message(session, signed_upload())
     session.commit()
     row = message.attempt_row
     answer = {
@@ -26,6 +24,4 @@ def upload() -> tuple[dict, int]:
         "attempt": row.attempt,
         "kind": message.kind,
     }
-    if duplicate:
-        return {"duplicate": True, **answer}, 200
-    return {"stored": True, **answer}, 201
+    return upload_answer(answer, duplicate)

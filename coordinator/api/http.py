@@ -15,7 +15,15 @@ from ..db import get_session
 from ..errors import BadRequest
 from ..keys import load_coordinator_key
 
-__all__ = ["app_settings", "caller", "coordinator_key", "json_body", "set_actor"]
+__all__ = [
+    "app_settings",
+    "caller",
+    "coordinator_key",
+    "json_body",
+    "set_actor",
+    "signed_upload",
+    "upload_answer",
+]
 
 
 def _no_constant(name: str) -> None:
@@ -64,3 +72,17 @@ def coordinator_key() -> Ed25519PrivateKey:
         key = load_coordinator_key(app_settings().coordinator_key_file)
         current_app.extensions["lhs_key"] = key
     return key
+
+
+def signed_upload() -> dict[str, Any]:
+    """Return a node's signed upload; the node it claims to be is the actor until checked."""
+    body = json_body()
+    set_actor(f"node:{str(body.get('signer'))[:64]}")
+    return body
+
+
+def upload_answer(answer: dict[str, Any], duplicate: bool) -> tuple[dict[str, Any], int]:
+    """Answer an upload: 201 when it was stored, 200 when it repeats one stored before."""
+    if duplicate:
+        return {"duplicate": True, **answer}, 200
+    return {"stored": True, **answer}, 201

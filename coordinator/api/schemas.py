@@ -4,38 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..aggregation.schemas import AGG_SCHEMAS
+from protocol import MAX_MIN_CELL, MESSAGE_SCHEMAS, schema_ref
 
 __all__ = ["SCHEMAS"]
 
-_TIME = {"type": "string", "format": "date-time", "examples": ["2026-11-23T10:00:00Z"]}
 _MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_HASH = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
-_NODE_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"}
 _KEY = {"type": "string", "description": "Raw 32-byte Ed25519 public key, base64."}
-_KEY_ID = {"type": "string", "pattern": "^ed25519:[0-9a-f]{16}$"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+_NODE_ID = schema_ref("NodeId")
+_HASH = schema_ref("SpecHash")
+_TIME = schema_ref("Time")
+_KEY_ID = schema_ref("KeyId")
+_GROUP = MESSAGE_SCHEMAS["AggMessagePayload"]["properties"]["group"]
 
 
 def _object(required: list[str], properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": properties, **extra}
-
-
-def _envelope(payload: str, description: str) -> dict[str, Any]:
-    return _object(
-        ["payload", "signer", "key_id", "signature"],
-        {
-            "payload": _ref(payload),
-            "signer": {"type": "string", "description": "'coordinator' or the node id."},
-            "key_id": _KEY_ID,
-            "signature": {"type": "string", "description": "Ed25519 over canonical JSON."},
-        },
-        additionalProperties=False,
-        description=description,
-    )
 
 
 SCHEMAS: dict[str, Any] = {
@@ -53,10 +36,10 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Token": _object(
         ["token", "name", "role"],
-        {"token": {"type": "string"}, "name": {"type": "string"}, "role": _ref("Role")},
+        {"token": {"type": "string"}, "name": {"type": "string"}, "role": schema_ref("Role")},
     ),
     "Role": {"type": "string", "enum": ["researcher", "coordinator", "admin"]},
-    "Me": _object(["name", "role"], {"name": {"type": "string"}, "role": _ref("Role")}),
+    "Me": _object(["name", "role"], {"name": {"type": "string"}, "role": schema_ref("Role")}),
     "CoordinatorKey": _object(["public_key", "key_id"], {"public_key": _KEY, "key_id": _KEY_ID}),
     "EnrolRequest": _object(
         ["node_id", "public_key", "enrolment_code"],
@@ -68,7 +51,7 @@ SCHEMAS: dict[str, Any] = {
             "node_id": _NODE_ID,
             "key_id": _KEY_ID,
             "enrolled_at": _TIME,
-            "coordinator_key": _ref("CoordinatorKey"),
+            "coordinator_key": schema_ref("CoordinatorKey"),
         },
     ),
     "Node": _object(
@@ -86,86 +69,13 @@ SCHEMAS: dict[str, Any] = {
             "last_seen_at": _MAYBE_TIME,
         },
     ),
-    "PollPayload": _object(
-        ["type", "node_id", "sent_at", "nonce"],
-        {
-            "type": {"const": "lhs.poll/1"},
-            "node_id": _NODE_ID,
-            "sent_at": _TIME,
-            "nonce": {"type": "string", "pattern": "^[0-9a-f]{16,128}$"},
-        },
-    ),
-    "PollEnvelope": _envelope("PollPayload", "A poll signed by the node it names."),
-    "TaskPayload": _object(
-        [
-            "type",
-            "task_id",
-            "round_id",
-            "node_id",
-            "spec_id",
-            "spec_version",
-            "spec_hash",
-            "spec",
-            "min_cell",
-            "nodes",
-            "issued_at",
-            "deadline",
-        ],
-        {
-            "type": {"const": "lhs.task/1"},
-            "task_id": {"type": "string", "format": "uuid"},
-            "round_id": {"type": "integer"},
-            "node_id": _NODE_ID,
-            "spec_id": {"type": "string"},
-            "spec_version": {"type": "integer"},
-            "spec_hash": _HASH,
-            "spec": {"type": "string", "description": "The spec's YAML text as submitted."},
-            "min_cell": {"type": "integer", "minimum": 10},
-            "nodes": {"type": "array", "items": _NODE_ID},
-            "issued_at": _TIME,
-            "deadline": _TIME,
-        },
-    ),
-    "TaskEnvelope": _envelope("TaskPayload", "A task signed by the coordinator."),
     "Tasks": _object(
         ["tasks"],
         {
-            "tasks": {"type": "array", "items": _ref("TaskEnvelope")},
-            "aggregation": {"type": "array", "items": _ref("AggRequestEnvelope")},
+            "tasks": {"type": "array", "items": schema_ref("TaskEnvelope")},
+            "aggregation": {"type": "array", "items": schema_ref("AggRequestEnvelope")},
         },
     ),
-    "Cube": _object(
-        ["query", "version", "spec_hash", "min_cell", "cells"],
-        {
-            "query": {"type": "string"},
-            "version": {"type": "integer"},
-            "spec_hash": _HASH,
-            "min_cell": {"type": "integer", "minimum": 10},
-            "cells": {
-                "type": "array",
-                "description": "Every finest cell and margin: dimension values (null = all)"
-                " and measures (null = suppressed).",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": {"type": ["integer", "string", "null"]},
-                },
-            },
-        },
-        additionalProperties=False,
-    ),
-    "ResultPayload": _object(
-        ["type", "task_id", "round_id", "node_id", "spec_hash", "created_at", "result"],
-        {
-            "type": {"const": "lhs.result/1"},
-            "task_id": {"type": "string"},
-            "round_id": {"type": "integer"},
-            "node_id": _NODE_ID,
-            "spec_hash": _HASH,
-            "created_at": _TIME,
-            "result": _ref("Cube"),
-        },
-    ),
-    "ResultEnvelope": _envelope("ResultPayload", "A result signed by the node that ran it."),
     "ResultStored": _object(
         ["task_id", "round_id"],
         {
@@ -200,23 +110,23 @@ SCHEMAS: dict[str, Any] = {
     ),
     "SpecDetail": {
         "allOf": [
-            _ref("Spec"),
+            schema_ref("Spec"),
             _object(
                 ["yaml", "explanation", "decisions"],
                 {
                     "yaml": {"type": "string"},
                     "explanation": {"type": "string", "description": "What a reviewer reads."},
-                    "decisions": {"type": "array", "items": _ref("Decision")},
+                    "decisions": {"type": "array", "items": schema_ref("Decision")},
                 },
             ),
         ]
     },
-    "Specs": _object(["specs"], {"specs": {"type": "array", "items": _ref("Spec")}}),
+    "Specs": _object(["specs"], {"specs": {"type": "array", "items": schema_ref("Spec")}}),
     "ApproveRequest": _object(
         ["reason"],
         {
             "reason": {"type": "string", "minLength": 1},
-            "min_cell": {"type": "integer", "minimum": 10, "maximum": 1000},
+            "min_cell": {**schema_ref("MinCell"), "maximum": MAX_MIN_CELL},
             "deadline_days": {"type": "integer", "minimum": 1, "maximum": 366},
             "nodes": {"type": "array", "items": _NODE_ID, "minItems": 1},
         },
@@ -276,7 +186,18 @@ SCHEMAS: dict[str, Any] = {
             "targets": {"type": "array", "items": _NODE_ID},
             "answered": {"type": "array", "items": _NODE_ID},
             "pending": {"type": "array", "items": _NODE_ID},
-            "nodes": {"type": "array", "items": _ref("RoundNode")},
+            "nodes": {"type": "array", "items": schema_ref("RoundNode")},
+        },
+    ),
+    "AggStored": _object(
+        ["round_id", "group", "attempt", "kind"],
+        {
+            "stored": {"const": True},
+            "duplicate": {"const": True},
+            "round_id": {"type": "integer"},
+            "group": _GROUP,
+            "attempt": {"type": "integer"},
+            "kind": {"enum": ["key", "share", "decline"]},
         },
     ),
     "AuditEvent": _object(
@@ -291,4 +212,4 @@ SCHEMAS: dict[str, Any] = {
         },
     ),
 }
-SCHEMAS.update(AGG_SCHEMAS)
+SCHEMAS.update(MESSAGE_SCHEMAS)

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from protocol import utcnow, write_time
+
 from ..db import session_scope
-from ..timeutil import utcnow, write_time
 from .models import AuditEvent
 
 __all__ = ["event_view", "list_events", "record", "record_refusal"]

@@ -1,4 +1,4 @@
-"""Factsheets per level and area, open benchmarks and their JSON twins (issue 3, part 5)."""
+"""Factsheets per level and area, open benchmarks and their JSON twins."""
 
 from .benchmark import WITHHELD_BY_PROVIDER, benchmark_data
 from .figures import count_figure, mean_figure, rate_figure, wilson

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from coordinator.merge import NATIONAL, MergedResult, MergedValue, NodeCube
+from coordinator.merge.model import NATIONAL, MergedResult, MergedValue, NodeCube
 from protocol import Key, QuerySpec
 
 from .pages import columns, row_data

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from coordinator.merge import MergedValue
+from coordinator.merge.model import MergedValue
 
 __all__ = ["Z95", "count_figure", "mean_figure", "rate_figure", "wilson", "withheld"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from coordinator.merge import MergedGroup, MergedResult, MergedValue
+from coordinator.merge.model import MergedGroup, MergedResult, MergedValue
 from protocol import Key, MeasureDef, QuerySpec, SumDaysMeasure
 
 from .figures import Figure, count_figure, mean_figure, rate_figure

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from protocol import QuerySpec, protect_linked
 
 from ..aggregation.services import group_totals
-from ..merge import NATIONAL, ExactTotals, GroupId, merge, published_cubes
+from ..merge.model import NATIONAL, ExactTotals, GroupId
+from ..merge.services import merge
+from ..merge.validate import published_cubes
 from ..registry.models import Region
 from ..registry.services import memberships
 from ..rounds.services import list_rounds, round_results, round_status

@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from coordinator.merge import LEVELS, GroupId
+from coordinator.merge.model import LEVELS, GroupId
 
 from .benchmark import benchmark_data
 from .pages import RoundSet, indicator_data

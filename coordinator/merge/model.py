@@ -2,8 +2,8 @@
 
 A value is exact when every contributing node published it.  Otherwise it is
 the interval ``[published sum + sum of lows, published sum + sum of highs]``
-over the feasible bounds of the nodes' suppressed values.  Issue 4 (secure
-aggregation) can later replace an interval by an exact group total: such a
+over the feasible bounds of the nodes' suppressed values.  An exact group total from
+secure aggregation replaces an interval where the linked audit lets it out: such a
 value keeps its interval's place and says where it came from (``source``).
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from protocol import Bound, Key, MeasureDef, PublishedCube, suppressed_bounds
+from protocol import MIN_MEMBERS, Bound, GroupId, Key, MeasureDef, PublishedCube, suppressed_bounds
 
 __all__ = [
     "FEWER_THAN_3",
@@ -37,16 +37,14 @@ LEVELS = ("national", "network", "zorgkantoor", "province")
 NATIONAL = "NL"
 """The one area of the national level."""
 
-MIN_PROVIDERS = 3
+MIN_PROVIDERS = MIN_MEMBERS
 """Fewer providers than this and a group total is as good as node-level output."""
 
 FEWER_THAN_3 = "fewer than 3 providers"
 
-GroupId = tuple[str, str]
-"""(level, area code), e.g. ("zorgkantoor", "ZK05")."""
 
 ExactTotals = Mapping[GroupId, Mapping[Key, Mapping[str, int | None]]]
-"""Exact group totals per group, cell key and measure (issue 4); None = withheld there."""
+"""Exact group totals per group, cell key and measure; None = withheld there."""
 
 Source = Literal["nodes", "exact_total"]
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from node.compiler import AGE_BANDS
-from node.runner import SEXES, measure_defs
-from protocol import Key, QuerySpec, spec_hash
+from protocol import AGE_BANDS, SEXES, Key, QuerySpec, measure_defs, spec_hash
 
 from .model import (
     FEWER_THAN_3,
@@ -62,7 +60,7 @@ def merge(
 
     ``results`` maps node id to the published result dict; ``memberships`` maps
     node id to ``{"organisation", "network", "zorgkantoor", "province"}``.
-    ``exact_totals`` (from secure aggregation, issue 4) replaces intervals by
+    ``exact_totals`` (from secure aggregation) replaces intervals by
     exact group totals where given; ``exact_members`` names the nodes a group's
     totals sum when not all of its answered nodes (a member dropped out or
     declined): the others' published values are added to them.  ``min_cell``

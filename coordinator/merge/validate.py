@@ -5,21 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from coordinator.errors import BadRequest
-from node.compiler import AGE_BANDS
-from node.runner import SEXES, measure_defs
-from protocol import ProtocolError, PublishedCube, QuerySpec, spec_hash
+from protocol import MessageInvalid, PublishedCube, QuerySpec, check_result
 
+from ..errors import BadRequest
 from .model import LEVELS, Membership, NodeCube
 
 __all__ = ["MergeInputError", "published_cubes", "validate_memberships", "validate_result"]
-
-RESULT_FIELDS = frozenset({"query", "version", "spec_hash", "min_cell", "cells"})
-
-_DOMAINS: dict[str, frozenset[str]] = {
-    "sex": frozenset(SEXES),
-    "age_band": frozenset(label for label, _, _ in AGE_BANDS),
-}
 
 
 class MergeInputError(BadRequest):
@@ -34,62 +25,14 @@ def validate_result(
 ) -> NodeCube:
     """Check one published node result against its spec and return it as a ``NodeCube``.
 
+    The check is the wire format's own (``protocol.check_result``) that every upload passed;
     ``min_cell`` is the round's k: a result protected with less is refused.
     """
-    where = f"result of {node_id}"
-    if not isinstance(result, Mapping):
-        raise MergeInputError(f"{where} is not an object", subject=node_id)
-    if set(result) != RESULT_FIELDS:
-        raise MergeInputError(
-            f"{where} must have exactly the fields {sorted(RESULT_FIELDS)}, not {sorted(result)}",
-            subject=node_id,
-        )
-    expected_hash = spec_hash(spec)
-    if result["spec_hash"] != expected_hash:
-        raise MergeInputError(
-            f"{where} is for spec hash {result['spec_hash']!r}, not {expected_hash}",
-            subject=node_id,
-        )
-    if result["query"] != spec.id or result["version"] != spec.version:
-        raise MergeInputError(
-            f"{where} names {result['query']!r} version {result['version']!r},"
-            f" not {spec.id!r} version {spec.version}",
-            subject=node_id,
-        )
-    k = result["min_cell"]
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise MergeInputError(f"{where}: min_cell must be a whole number >= 1", subject=node_id)
-    if min_cell is not None and k < min_cell:
-        raise MergeInputError(
-            f"{where} was protected with min_cell {k}, below the round's {min_cell}",
-            subject=node_id,
-        )
-    cells = result["cells"]
-    if not isinstance(cells, list):
-        raise MergeInputError(f"{where}: cells must be a list", subject=node_id)
-    for i, cell in enumerate(cells):
-        if isinstance(cell, Mapping):
-            _check_dimension_values(spec, cell, f"{where}: cell {i}", node_id)
     try:
-        cube = PublishedCube.from_rows(spec.dimensions, measure_defs(spec), cells)
-    except ProtocolError as exc:
-        raise MergeInputError(f"{where}: {exc}", subject=node_id) from None
-    return NodeCube(node_id, k, cube)
-
-
-def _check_dimension_values(
-    spec: QuerySpec, cell: Mapping[str, Any], where: str, node_id: str
-) -> None:
-    for dim in spec.dimensions:
-        value = cell.get(dim)
-        if value is None:
-            continue
-        if dim == "year":
-            ok = isinstance(value, int) and not isinstance(value, bool) and 1800 <= value <= 2200
-        else:
-            ok = isinstance(value, str) and value in _DOMAINS[dim]
-        if not ok:
-            raise MergeInputError(f"{where}: {value!r} is not a valid {dim}", subject=node_id)
+        cube = check_result(spec, result, **({} if min_cell is None else {"min_cell": min_cell}))
+    except MessageInvalid as exc:
+        raise MergeInputError(f"result of {node_id}: {exc}", subject=node_id) from None
+    return NodeCube(node_id, result["min_cell"], cube)
 
 
 def validate_memberships(

@@ -17,11 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from protocol import ProtocolError, key_id, public_key_from_text
+from protocol import NODE_ID, ProtocolError, key_id, public_key_from_text, utcnow, write_time
 
 from ..audit.services import record
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
-from ..timeutil import utcnow, write_time
 from .models import REGION_KINDS, EnrolmentCode, Membership, Node, Organisation, Region
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "node_view",
 ]
 
-NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _REGION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _ZORGKANTOOR = re.compile(r"^ZK\d{2}$")
 

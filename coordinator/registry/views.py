@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from protocol import key_id, public_key_text
+from protocol import key_id, public_key_text, write_time
 
 from ..accounts.services import CAN_DECIDE
 from ..api.http import caller, coordinator_key, json_body, set_actor
 from ..db import get_session
-from ..timeutil import write_time
 from . import services
 from .models import Node
 

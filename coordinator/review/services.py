@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from protocol import QuerySpec, SpecInvalid, explain, parse_spec, spec_hash
+from protocol import QuerySpec, SpecInvalid, explain, parse_spec, spec_hash, utcnow, write_time
 
 from ..accounts.models import User
 from ..accounts.services import CAN_DECIDE, CAN_SUBMIT, require_role
@@ -24,7 +24,6 @@ from ..config import Settings
 from ..errors import BadRequest, Conflict, NotFound
 from ..rounds.models import Round
 from ..rounds.services import open_round
-from ..timeutil import utcnow, write_time
 from .models import STATUSES, Decision, Spec
 
 __all__ = ["approve", "find_spec", "list_specs", "reject", "spec_view", "submit"]

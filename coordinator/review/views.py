@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from protocol import write_time
+
 from ..accounts.services import CAN_READ
 from ..api.http import app_settings, caller, coordinator_key, json_body
 from ..db import get_session
-from ..timeutil import write_time
 from . import services
 
 bp = Blueprint("review", __name__)

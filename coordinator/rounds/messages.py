@@ -9,43 +9,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from protocol import SignatureInvalid, canonical_json, parse_spec, verify
+from protocol import (
+    MessageInvalid,
+    SignatureInvalid,
+    canonical_json,
+    check_poll,
+    check_result,
+    check_result_message,
+    parse_spec,
+    utcnow,
+    verify,
+    write_time,
+)
 
 from ..audit.services import record
-from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from ..errors import BadRequest, Conflict, Forbidden, NotFound, refused_message
 from ..registry.models import Node
 from ..registry.services import enrolled_node
-from ..timeutil import parse_time, utcnow, write_time
 from .models import PollNonce, Result, Round, Task
-from .shape import check_result
 
-__all__ = ["POLL_TYPE", "RESULT_TYPE", "poll", "store_result"]
-
-POLL_TYPE = "lhs.poll/1"
-RESULT_TYPE = "lhs.result/1"
-_NONCE = re.compile(r"^[0-9a-f]{16,128}$")
+__all__ = ["poll", "store_result"]
 
 
-def _open(envelope: Any, node: Node, kind: str) -> dict[str, Any]:
+def _verified(envelope: Any, node: Node) -> dict[str, Any]:
     try:
-        payload = verify(envelope, node.public_key or "", signer=node.id)
+        return verify(envelope, node.public_key or "", signer=node.id)
     except SignatureInvalid as exc:
         raise BadRequest("bad_signature", str(exc), subject=f"node:{node.id}") from None
-    if payload.get("type") != kind:
-        raise BadRequest("bad_message", f"expected a message of type {kind!r}")
-    if payload.get("node_id") != node.id:
-        raise BadRequest(
-            "wrong_node",
-            f"the message names node {payload.get('node_id')!r} but {node.id!r} signed it",
-        )
-    return payload
 
 
 def poll(session: Session, node_id: str, envelope: Any, *, skew: int) -> list[dict[str, Any]]:
@@ -55,18 +51,18 @@ def poll(session: Session, node_id: str, envelope: Any, *, skew: int) -> list[di
     stored, so a node that was offline gets everything on its next poll.
     """
     node = enrolled_node(session, node_id)
-    payload = _open(envelope, node, POLL_TYPE)
+    try:
+        message = check_poll(_verified(envelope, node), node_id=node.id)
+    except MessageInvalid as exc:
+        raise refused_message(exc) from None
     now = utcnow()
-    sent = parse_time(payload.get("sent_at"), "sent_at")
+    sent, nonce = message.sent_at, message.nonce
     if abs((now - sent).total_seconds()) > skew:
         raise BadRequest(
             "stale_poll",
             f"poll was sent at {write_time(sent)}, more than {skew} s from the coordinator's"
             f" clock ({write_time(now)}); check the node's clock",
         )
-    nonce = payload.get("nonce")
-    if not isinstance(nonce, str) or not _NONCE.match(nonce):
-        raise BadRequest("bad_nonce", "nonce must be 16 to 128 lower-case hex digits")
     # A poll older than the skew is refused anyway, so older nonces need not be kept.
     session.execute(
         sa.delete(PollNonce).where(PollNonce.seen_at < now - timedelta(seconds=skew * 2))
@@ -108,27 +104,29 @@ def store_result(session: Session, envelope: Any) -> tuple[Result, bool]:
     if not isinstance(signer, str):
         raise BadRequest("bad_signature", "not a signed envelope (no signer)")
     node = enrolled_node(session, signer)
-    payload = _open(envelope, node, RESULT_TYPE)
-    task = (
-        session.get(Task, payload.get("task_id"))
-        if isinstance(payload.get("task_id"), str)
-        else None
-    )
+    payload = _verified(envelope, node)
+    try:
+        message = check_result_message(payload, node_id=node.id)
+    except MessageInvalid as exc:
+        if exc.code == "unknown_task":
+            raise NotFound(exc.code, exc.message) from None
+        raise refused_message(exc) from None
+    task = session.get(Task, message.task_id)
     if task is None:
-        raise NotFound("unknown_task", f"no task {str(payload.get('task_id'))[:40]!r}")
+        raise NotFound("unknown_task", f"no task {message.task_id[:40]!r}")
     if task.node_id != node.id:
         raise Forbidden(
             "not_your_task", f"task {task.id} was sent to {task.node_id!r}, not {node.id!r}"
         )
     round_ = task.round
-    if payload.get("round_id") != round_.id:
+    if message.round_id != round_.id:
         raise BadRequest("wrong_round", f"task {task.id} belongs to round {round_.id}")
-    if payload.get("spec_hash") != round_.spec.spec_hash:
+    if message.spec_hash != round_.spec.spec_hash:
         raise BadRequest(
             "spec_hash_mismatch",
-            f"result names spec {payload.get('spec_hash')!r}, the task {round_.spec.spec_hash}",
+            f"result names spec {message.spec_hash[:80]!r}, the task {round_.spec.spec_hash}",
         )
-    result = payload.get("result")
+    result = message.result
     digest = _content_hash(result)
     if task.result is not None:
         if task.result.content_hash != digest:
@@ -142,7 +140,10 @@ def store_result(session: Session, envelope: Any) -> tuple[Result, bool]:
             "deadline_passed", f"round {round_.id} closed on {write_time(round_.deadline)}"
         )
     spec = parse_spec(round_.spec.yaml, source=round_.spec.spec_hash)
-    check_result(spec, round_.spec.spec_hash, round_.min_cell, result)
+    try:
+        check_result(spec, result, min_cell=round_.min_cell, audit=True)
+    except MessageInvalid as exc:
+        raise refused_message(exc) from None
     row = Result(
         task=task,
         round_id=round_.id,

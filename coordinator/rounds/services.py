@@ -7,6 +7,7 @@ sent.  Nodes fetch them by polling and answer with signed results (``rounds.mess
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from datetime import timedelta
@@ -16,7 +17,16 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from protocol import QuerySpec, canonical_json, parse_spec, sign
+from protocol import (
+    MAX_MIN_CELL,
+    QuerySpec,
+    canonical_json,
+    parse_spec,
+    sign,
+    task_payload,
+    utcnow,
+    write_time,
+)
 
 from ..accounts.models import User
 from ..audit.services import record
@@ -25,14 +35,11 @@ from ..errors import BadRequest, Conflict, NotFound
 from ..registry.models import Node
 from ..registry.services import enrolled_node_ids
 from ..review.models import Spec
-from ..timeutil import utcnow, write_time
 from .models import Result, Round, Task
 
-__all__ = ["TASK_TYPE", "list_rounds", "open_round", "round_results", "round_status"]
+__all__ = ["list_rounds", "open_round", "round_results", "round_status"]
 
-TASK_TYPE = "lhs.task/1"
 MAX_DEADLINE_DAYS = 366
-MAX_MIN_CELL = 1000
 
 
 def _whole(value: object, name: str, low: int, high: int) -> int:
@@ -90,22 +97,22 @@ def open_round(
     )
     session.add(round_)
     session.flush()  # the round id goes into every task
+    # Every task of a round says the same but for its id and the node it is for.
+    task_for = functools.partial(
+        task_payload,
+        round_id=round_.id,
+        spec_id=spec.query_id,
+        spec_version=spec.version,
+        spec_hash=spec.spec_hash,
+        spec_text=spec.yaml,
+        min_cell=k,
+        nodes=targets,
+        issued_at=now,
+        deadline=round_.deadline,
+    )
     for node_id in targets:
         task_id = str(uuid.uuid4())
-        payload = {
-            "type": TASK_TYPE,
-            "task_id": task_id,
-            "round_id": round_.id,
-            "node_id": node_id,
-            "spec_id": spec.query_id,
-            "spec_version": spec.version,
-            "spec_hash": spec.spec_hash,
-            "spec": spec.yaml,
-            "min_cell": k,
-            "nodes": targets,
-            "issued_at": write_time(now),
-            "deadline": write_time(round_.deadline),
-        }
+        payload = task_for(task_id=task_id, node_id=node_id)
         envelope = sign(payload, key, "coordinator")
         session.add(
             Task(

@@ -6,7 +6,15 @@ from flask import Blueprint
 
 from ..accounts.services import CAN_READ
 from ..aggregation.services import poll_requests
-from ..api.http import app_settings, caller, coordinator_key, json_body, set_actor
+from ..api.http import (
+    app_settings,
+    caller,
+    coordinator_key,
+    json_body,
+    set_actor,
+    signed_upload,
+    upload_answer,
+)
 from ..db import get_session
 from . import messages, services
 
@@ -28,15 +36,10 @@ def poll(node_id: str) -> dict:
 @bp.post("/results")
 def upload() -> tuple[dict, int]:
     """Store a node's signed result: 201 when stored, 200 when it repeats a stored one."""
-    body = json_body()
-    set_actor(f"node:{str(body.get('signer'))[:64]}")
     session = get_session()
-    result, duplicate = messages.store_result(session, body)
+    result, duplicate = messages.store_result(session, signed_upload())
     session.commit()
-    answer = {"task_id": result.task_id, "round_id": result.round_id}
-    if duplicate:
-        return {"duplicate": True, **answer}, 200
-    return {"stored": True, **answer}, 201
+    return upload_answer({"task_id": result.task_id, "round_id": result.round_id}, duplicate)
 
 
 @bp.get("/rounds")

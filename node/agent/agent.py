@@ -1,7 +1,7 @@
 """The node agent: poll the coordinator, check and decide each task, run, store, upload.
 
 One cycle (``Agent.poll_once``) is: a signed poll; every new task checked
-(``checks.check_task``) and either refused, held for the local admin or
+(``checks.accept_task``) and either refused, held for the local admin or
 approved by policy; every approved task run with the node engine; the signed
 result stored in the outbox; every pending result uploaded.  The node only
 ever calls out; a result is durable before the first byte of it is sent.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +22,12 @@ try:
 except ImportError:  # pragma: no cover - Windows has no flock
     fcntl = None  # type: ignore[assignment]
 
-from protocol import canonical_json, sign
+from protocol import canonical_json, poll_payload, sign
 
 from ..config import NodeConfig
 from .aggregate import answer_requests
 from .audit import digest
-from .checks import check_task
+from .checks import accept_task
 from .errors import AgentError, CoordinatorRefused, CoordinatorUnavailable, TaskRefused
 from .keys import KeyFolder
 from .running import library_hashes, run_approved
@@ -38,10 +37,6 @@ from .transport import Coordinator
 __all__ = ["Agent", "Cycle"]
 
 log = logging.getLogger("node.agent")
-
-
-def _utc_text(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -116,12 +111,7 @@ class Agent:
 
     def poll(self) -> list[Any]:
         """Send a signed poll; return its task envelopes and keep its aggregation requests."""
-        payload = {
-            "type": "lhs.poll/1",
-            "node_id": self.node_id,
-            "sent_at": _utc_text(datetime.now(UTC)),
-            "nonce": secrets.token_hex(16),
-        }
+        payload = poll_payload(self.node_id)
         body = canonical_json(sign(payload, self.node_key, self.node_id))
         sent = {"bytes": len(body), "sha256": digest(body)}
         try:
@@ -169,7 +159,7 @@ class Agent:
         )
         row = {"digest": envelope_digest, "envelope": text}
         try:
-            task = check_task(
+            task = accept_task(
                 envelope,
                 self.coordinator_key,
                 self.node_id,
@@ -227,6 +217,20 @@ class Agent:
                 library=library,
             )
 
+    def refused(
+        self, event: str, what: str, exc: CoordinatorRefused, cycle: Cycle, sent: dict[str, Any]
+    ) -> None:
+        """Record an upload the coordinator refused for good: in the cycle and the audit log."""
+        cycle.failed.append(what)
+        self.state.event(
+            event,
+            f"{what}: {exc}",
+            logging.ERROR,
+            **sent,
+            status=exc.status,
+            outcome=f"refused: {exc.code}",
+        )
+
     def upload_pending(self, cycle: Cycle | None = None) -> None:
         """Upload every pending result; a repeat after a lost answer is harmless."""
         cycle = cycle or Cycle()
@@ -238,15 +242,7 @@ class Agent:
             except CoordinatorRefused as exc:
                 self.state.store.record_attempt(task_id, "failed", exc.status, str(exc))
                 self.state.store.set_state(task_id, "failed", f"upload refused: {exc}")
-                cycle.failed.append(task_id)
-                self.state.event(
-                    "upload",
-                    f"{task_id}: {exc}",
-                    logging.ERROR,
-                    **sent,
-                    status=exc.status,
-                    outcome=f"refused: {exc.code}",
-                )
+                self.refused("upload", task_id, exc, cycle, sent)
                 continue
             except CoordinatorUnavailable as exc:
                 self.state.store.record_attempt(task_id, "pending", None, str(exc))

@@ -18,11 +18,17 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from protocol import (
+    AggRequest,
+    MessageInvalid,
     ProtocolError,
+    agg_decline_payload,
     agg_key_bytes,
     agg_key_from_bytes,
+    agg_key_payload,
     agg_public_text,
+    agg_share_payload,
     canonical_json,
+    check_agg_request,
     flatten_cells,
     generate_agg_key,
     layout_hash,
@@ -38,12 +44,9 @@ from .errors import CoordinatorRefused, CoordinatorUnavailable
 if TYPE_CHECKING:
     from .agent import Agent, Cycle
 
-__all__ = ["DECLINE_TYPE", "REQUEST_TYPE", "answer_requests"]
+__all__ = ["answer_requests"]
 
-REQUEST_TYPE = "lhs.aggrequest/1"
-DECLINE_TYPE = "lhs.aggdecline/1"
 DECLINE_REASON = "policy: secure_aggregation is false"
-MIN_MEMBERS = 3
 
 
 class _Refused(Exception):
@@ -54,34 +57,23 @@ class _Refused(Exception):
         self.code = code
 
 
-def _verify(agent: Agent, envelope: Any) -> dict[str, Any]:
+def _verify(agent: Agent, envelope: Any) -> AggRequest:
     try:
-        request = verify(envelope, agent.coordinator_key, signer="coordinator")
+        payload = verify(envelope, agent.coordinator_key, signer="coordinator")
+        return check_agg_request(payload, node_id=agent.node_id)
+    except MessageInvalid as exc:
+        raise _Refused(exc.code, exc.message) from None
     except ProtocolError as exc:
         raise _Refused("bad_signature", str(exc)) from None
-    group, members = request.get("group"), request.get("members")
-    if request.get("type") != REQUEST_TYPE or request.get("phase") not in ("key", "share"):
-        raise _Refused("malformed", f"not an {REQUEST_TYPE} with phase key or share")
-    if not (isinstance(group, list) and len(group) == 2 and isinstance(members, list)):
-        raise _Refused("malformed", "group must be [level, area], members a list")
-    if not all(isinstance(request.get(f), int) for f in ("round_id", "attempt")):
-        raise _Refused("malformed", "round_id and attempt must be whole numbers")
-    if request.get("node_id") != agent.node_id:
-        raise _Refused("wrong_node", f"the request is for {request.get('node_id')!r}")
-    if agent.node_id not in members:
-        raise _Refused("not_a_member", "the membership does not include this node")
-    if members != sorted(set(members)) or len(members) < MIN_MEMBERS:
-        raise _Refused("bad_membership", f"members must be {MIN_MEMBERS} or more distinct ids")
-    return request
 
 
-def _cube(agent: Agent, request: dict[str, Any]) -> dict[str, Any]:
-    cube = agent.state.aggregation.exact(request["round_id"])
+def _cube(agent: Agent, request: AggRequest) -> dict[str, Any]:
+    cube = agent.state.aggregation.exact(request.round_id)
     if cube is None:
-        raise _Refused("unknown_round", f"this node holds no result of round {request['round_id']}")
-    layout = request.get("layout")
+        raise _Refused("unknown_round", f"this node holds no result of round {request.round_id}")
+    layout = request.payload.get("layout")
     try:
-        same = layout_hash(layout) == request.get("layout_hash")  # type: ignore[arg-type]
+        same = layout_hash(layout) == request.payload.get("layout_hash")  # type: ignore[arg-type]
         fits = layout["dimensions"] == cube["dimensions"]  # type: ignore[index]
         fits = fits and layout["measures"] == cube["measures"]  # type: ignore[index]
         if same and fits:
@@ -95,80 +87,66 @@ def _cube(agent: Agent, request: dict[str, Any]) -> dict[str, Any]:
     return cube
 
 
-def _key_payload(agent: Agent, request: dict[str, Any], common: dict) -> dict[str, Any]:
-    context = (request["round_id"], tuple(request["group"]), request["attempt"])
+def _key_payload(agent: Agent, request: AggRequest) -> dict[str, Any]:
+    context = (request.round_id, request.group, request.attempt)
     raw = agent.state.aggregation.key(*context)
     if raw is None:
         # Fresh per round, group and attempt: a restarted group never reuses a key.
         raw = agg_key_bytes(generate_agg_key())
         agent.state.aggregation.save_key(*context, raw)
     public = agg_public_text(agg_key_from_bytes(raw))
-    return {"type": "lhs.aggkey/1", **common, "public_key": public}
+    return agg_key_payload(request, agent.node_id, public)
 
 
-def _share_payload(
-    agent: Agent, request: dict[str, Any], cube: dict[str, Any], common: dict
-) -> dict[str, Any]:
-    context = (request["round_id"], tuple(request["group"]), request["attempt"])
-    raw = agent.state.aggregation.key(*context)
-    keys = request.get("keys")
+def _share_payload(agent: Agent, request: AggRequest, cube: dict[str, Any]) -> dict[str, Any]:
+    raw = agent.state.aggregation.key(request.round_id, request.group, request.attempt)
+    keys = request.payload.get("keys")
     if raw is None:
         raise _Refused("no_key", "this node sent no key for this attempt")
-    if not isinstance(keys, dict) or sorted(keys) != request["members"]:
+    if not isinstance(keys, dict) or sorted(keys) != request.members:
         raise _Refused("wrong_keys", "the keys do not name exactly the members")
     try:
         seeds = pairwise_seeds(
             agg_key_from_bytes(raw),
             agent.node_id,
             keys,
-            round_id=request["round_id"],
-            group=request["group"],
-            attempt=request["attempt"],
+            round_id=request.round_id,
+            group=list(request.group),
+            attempt=request.attempt,
         )
     except ProtocolError as exc:
         raise _Refused("wrong_keys", str(exc)) from None
-    vector = flatten_cells(request["layout"], cube["cells"])
-    return {
-        "type": "lhs.aggshare/1",
-        **common,
-        "members": request["members"],
-        "layout_hash": request["layout_hash"],
-        "masked": mask_vector(vector, agent.node_id, seeds),
-    }
+    vector = flatten_cells(request.payload["layout"], cube["cells"])
+    return agg_share_payload(request, agent.node_id, mask_vector(vector, agent.node_id, seeds))
 
 
-def _prepare(agent: Agent, envelope: Any) -> tuple[dict[str, Any], bytes]:
+def _prepare(agent: Agent, envelope: Any) -> bytes:
     request = _verify(agent, envelope)
-    common = {
-        "round_id": request["round_id"],
-        "node_id": agent.node_id,
-        "group": request["group"],
-        "attempt": request["attempt"],
-    }
     if not agent.config.policy.secure_aggregation:
         # Said once, signed: the coordinator sums the group without this node at once
         # instead of waiting an hour for a key that will not come.
-        payload = {"type": DECLINE_TYPE, **common, "reason": DECLINE_REASON}
+        payload = agg_decline_payload(request, agent.node_id, DECLINE_REASON)
         agent.state.event(
             "aggregation_declined",
-            f"round {request['round_id']} {request['group']}: {DECLINE_REASON}",
-            round_id=request["round_id"],
-            group=request["group"],
-            attempt=request["attempt"],
+            f"round {request.round_id} {list(request.group)}: {DECLINE_REASON}",
+            round_id=request.round_id,
+            group=list(request.group),
+            attempt=request.attempt,
         )
-        return request, canonical_json(sign(payload, agent.node_key, agent.node_id))
+        return canonical_json(sign(payload, agent.node_key, agent.node_id))
     cube = _cube(agent, request)
-    if request["phase"] == "key":
-        payload = _key_payload(agent, request, common)
+    if request.kind == "key":
+        payload = _key_payload(agent, request)
     else:
-        payload = _share_payload(agent, request, cube, common)
-    return request, canonical_json(sign(payload, agent.node_key, agent.node_id))
+        payload = _share_payload(agent, request, cube)
+    return canonical_json(sign(payload, agent.node_key, agent.node_id))
 
 
 def answer_requests(agent: Agent, envelopes: list[Any], cycle: Cycle) -> None:
     """Answer every aggregation request of a poll; a request listed again is answered again."""
     store = agent.state.aggregation
     for envelope in envelopes:
+        # Not canonical_json: a hostile request may hold NaN, which that refuses to write.
         text = json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         key = digest(text.encode("utf-8"))
         known = store.request(key)
@@ -186,7 +164,7 @@ def answer_requests(agent: Agent, envelopes: list[Any], cycle: Cycle) -> None:
                 "phase": str(claimed.get("phase"))[:10],
             }
             try:
-                _request, body = _prepare(agent, envelope)
+                body = _prepare(agent, envelope)
             except _Refused as refusal:
                 store.add_request(key, "refused", reason=f"{refusal.code}: {refusal}", **about)
                 agent.state.event(
@@ -220,15 +198,7 @@ def _upload(agent: Agent, key: str, row: dict[str, Any], cycle: Cycle) -> None:
         answer = agent.client.post("/aggregation", body)
     except CoordinatorRefused as exc:
         agent.state.aggregation.set_request(key, "failed", str(exc))
-        cycle.failed.append(where)
-        agent.state.event(
-            "aggregation_upload",
-            f"{where}: {exc}",
-            logging.ERROR,
-            **sent,
-            status=exc.status,
-            outcome=f"refused: {exc.code}",
-        )
+        agent.refused("aggregation_upload", where, exc, cycle, sent)
         return
     except CoordinatorUnavailable as exc:
         agent.state.event(

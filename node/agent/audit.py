@@ -23,6 +23,8 @@ try:
 except ImportError:  # pragma: no cover - Windows: one agent process per state folder
     fcntl = None  # type: ignore[assignment]
 
+from protocol import write_time
+
 __all__ = ["GENESIS", "AuditLog", "digest", "now_text"]
 
 GENESIS = "sha256:" + "0" * 64
@@ -31,7 +33,7 @@ GENESIS = "sha256:" + "0" * 64
 
 def now_text() -> str:
     """Return the current UTC time as ISO 8601 with milliseconds and a Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return write_time(datetime.now(UTC), millis=True)
 
 
 def digest(data: bytes) -> str:

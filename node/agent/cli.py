@@ -1,6 +1,6 @@
 """The agent's commands under ``lhs node``: enrol, serve, and the local admin's tools.
 
-Errors the operator can cause are ``NodeError``s; the ``node`` group turns
+Errors the operator can cause are ``NodeError``s; the ``lhs`` command turns
 them into one ``lhs: error: ...`` line and a non-zero exit.
 """
 
@@ -15,16 +15,17 @@ from typing import Any
 
 import click
 
+from protocol import parse_time
+
 from ..config import NodeConfig, load_config
 from .agent import Agent
 from .audit import AuditLog
-from .checks import parse_time
 from .enrol import enrol
 from .errors import AgentError
 from .service import Service
 from .state import NodeState, admin_name
 
-__all__ = ["register_agent_commands"]
+__all__ = ["AGENT_COMMANDS"]
 
 
 def _config_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -95,7 +96,7 @@ def tasks_command(config_path: str | None, only: str | None) -> None:
         if r["library"]:
             spec += " (library)"
         reason = (r["reason"] or "").replace("\n", " ")
-        if r["state"] == "held" and r["deadline"] and parse_time(r["deadline"]) <= now:
+        if r["state"] == "held" and r["deadline"] and parse_time(r["deadline"], "deadline") <= now:
             reason = f"deadline {r['deadline']} passed"
         click.echo(
             f"{task:<38} {r['state']:<9} {spec:<40} {r['round_id'] or '-':>5}"
@@ -182,15 +183,13 @@ def log_command(verify: bool, tail: int | None, config_path: str | None) -> None
         click.echo(line)
 
 
-def register_agent_commands(group: click.Group) -> None:
-    """Add the agent's commands to the ``lhs node`` group."""
-    for command in (
-        enrol_command,
-        serve_command,
-        tasks_command,
-        approve_command,
-        reject_command,
-        show_sent_command,
-        log_command,
-    ):
-        group.add_command(command)
+AGENT_COMMANDS = (
+    enrol_command,
+    serve_command,
+    tasks_command,
+    approve_command,
+    reject_command,
+    show_sent_command,
+    log_command,
+)
+"""The agent's commands, in the order ``lhs node --help`` lists them."""

@@ -19,8 +19,11 @@ from protocol import (
     ProtocolError,
     QuerySpec,
     canonical_json,
+    check_result,
     load_spec,
     parse_spec,
+    parse_time,
+    result_payload,
     sign,
     spec_hash,
 )
@@ -30,7 +33,6 @@ from ..errors import DataSourceError, NodeError
 from ..runner import QueryResult, run_specs
 from ..sources import open_source
 from .audit import digest
-from .checks import parse_time
 from .state import task_payload
 
 if TYPE_CHECKING:
@@ -72,7 +74,7 @@ def run_approved(agent: Agent, cycle: Cycle) -> None:
     now = datetime.now(UTC)
     for row in agent.state.store.tasks("approved"):
         payload = task_payload(row)
-        if parse_time(row["deadline"]) <= now:
+        if parse_time(row["deadline"], "deadline") <= now:
             agent.state.store.set_state(row["task_id"], "refused", "expired before it ran")
             agent.state.event(
                 "task_refused",
@@ -133,15 +135,13 @@ def _store(
     agent: Agent, cycle: Cycle, task_id: str, task: dict[str, Any], result: QueryResult
 ) -> None:
     published = result.to_dict()
-    payload = {
-        "type": "lhs.result/1",
-        "task_id": task_id,
-        "round_id": task["round_id"],
-        "node_id": agent.node_id,
-        "spec_hash": result.spec_hash,
-        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "result": published,
-    }
+    try:
+        # The coordinator's own check of a result, run here first: nothing malformed leaves.
+        check_result(result.spec, published, min_cell=task["min_cell"])
+    except ProtocolError as exc:
+        _fail(agent, cycle, task_id, f"the result does not pass the result check: {exc}")
+        return
+    payload = result_payload(task, agent.node_id, published)
     # The canonical bytes are stored and sent as they are: a retry repeats them exactly.
     body = canonical_json(sign(payload, agent.node_key, agent.node_id))
     sha = digest(body)

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from protocol import parse_time
+
 from ..config import NodeConfig
 from .aggstore import AggStore
 from .audit import AuditLog
-from .checks import parse_time
 from .errors import AgentError
 from .store import Store
 
@@ -74,7 +75,7 @@ class NodeState:
     def approve(self, task_id: str, by: str) -> None:
         """Approve a held task so that the agent runs it on its next cycle."""
         row = self._held(task_id, "approved")
-        if parse_time(row["deadline"]) <= datetime.now(UTC):
+        if parse_time(row["deadline"], "deadline") <= datetime.now(UTC):
             raise AgentError(f"task {task_id}: its deadline {row['deadline']} has passed")
         if not self.store.set_state(task_id, "approved", f"approved by {by}", expect="held"):
             raise AgentError(f"task {task_id} changed while it was being approved; look again")

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from coord_world import MAX_BODY, World
 from flask import Flask
 from werkzeug.serving import make_server
 
 from coordinator import create_app
 from coordinator.db import init_db, make_engine
 from coordinator.keys import create_key_file
+from tests.coordinator.coord_world import MAX_BODY, World
 
 
 @pytest.fixture(autouse=True)

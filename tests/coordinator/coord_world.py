@@ -16,10 +16,12 @@ from flask.testing import FlaskClient
 from coordinator.accounts.services import create_user
 from coordinator.db import session_scope
 from coordinator.registry.services import add_node, add_organisation, add_region
-from node.runner import measure_defs
 from protocol import (
+    POLL,
+    RESULT,
     Cube,
     generate_private_key,
+    measure_defs,
     parse_spec,
     protect,
     public_key_text,
@@ -87,7 +89,7 @@ class Node:
     def poll_envelope(self, *, sent_at: str | None = None, nonce: str | None = None) -> dict:
         """Return a signed poll."""
         payload = {
-            "type": "lhs.poll/1",
+            "type": POLL,
             "node_id": self.id,
             "sent_at": sent_at or stamp(),
             "nonce": nonce or secrets.token_hex(16),
@@ -109,7 +111,7 @@ class Node:
     def result_envelope(self, task: dict, result: dict | None = None, **changes: Any) -> dict:
         """Return a signed result for a task payload (``changes`` alter the payload)."""
         payload = {
-            "type": "lhs.result/1",
+            "type": RESULT,
             "task_id": task["task_id"],
             "round_id": task["round_id"],
             "node_id": self.id,

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from demo.synth import generate
+from lhs.cli import cli
 from node.check import check_command, check_source
-from node.cli import cli
 from node.sources import open_source
-from node.synth import generate
 from protocol import TABLES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -217,7 +217,7 @@ def test_invalid_rows_are_counted(flawed: Path) -> None:
 
 
 def test_invalid_rows_on_sqlite_match(flawed: Path, tmp_path: Path) -> None:
-    from extracts import load_extract_into
+    from tests.extracts import load_extract_into
 
     url = f"sqlite:///{tmp_path / 'flawed.db'}"
     load_extract_into(url, flawed, None)

@@ -8,20 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from node.cli import cli
+from lhs.cli import cli
+from tests.cli import one_line_error
 
 
 def _run(*args: str):
     return CliRunner().invoke(cli, list(args), prog_name="lhs")
-
-
-def _assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code != 0, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_validate_the_library() -> None:
@@ -47,7 +39,7 @@ def test_explain_by_library_id() -> None:
 
 
 def test_unknown_spec_name() -> None:
-    _assert_one_line_error(_run("query", "explain", "no_such_query"), "no_such_query", "no such")
+    one_line_error(_run("query", "explain", "no_such_query"), "no_such_query", "no such")
 
 
 def test_run_json_one_and_several(synth_csv: Path) -> None:
@@ -80,7 +72,7 @@ def test_run_csv_and_table(synth_csv: Path) -> None:
 
 def test_min_cell_below_the_floor_is_refused(synth_csv: Path) -> None:
     result = _run("node", "run", "opioid_last_90d", "--data", str(synth_csv), "--min-cell", "5")
-    _assert_one_line_error(result, "--min-cell 5 is below this node's floor of 10")
+    one_line_error(result, "--min-cell 5 is below this node's floor of 10")
 
 
 def test_node_floor_from_config(synth_csv: Path, tmp_path: Path) -> None:
@@ -90,7 +82,7 @@ def test_node_floor_from_config(synth_csv: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["min_cell"] == 20
     refused = _run("node", "run", "opioid_last_90d", "--config", str(config), "--min-cell", "15")
-    _assert_one_line_error(refused, "below this node's floor of 20")
+    one_line_error(refused, "below this node's floor of 20")
 
 
 def test_missing_table_fails_cleanly_and_writes_nothing(synth_csv: Path, tmp_path: Path) -> None:
@@ -103,7 +95,7 @@ def test_missing_table_fails_cleanly_and_writes_nothing(synth_csv: Path, tmp_pat
     result = _run(
         "node", "run", "icu_admission_last_30d", "--data", str(partial), "--out", str(out)
     )
-    _assert_one_line_error(result, "visit_detail")
+    one_line_error(result, "visit_detail")
     assert not out.exists()
     assert list(tmp_path.glob(".result.json*")) == []
 
@@ -112,7 +104,7 @@ def test_hostile_spec_runs_nothing(synth_csv: Path, tmp_path: Path) -> None:
     spec = tmp_path / "evil.yaml"
     spec.write_text("!!python/object/apply:os.system ['touch /tmp/lhs-pwned']\n")
     result = _run("node", "run", str(spec), "--data", str(synth_csv))
-    _assert_one_line_error(result, "evil.yaml", "not valid YAML")
+    one_line_error(result, "evil.yaml", "not valid YAML")
     assert not Path("/tmp/lhs-pwned").exists()
 
 

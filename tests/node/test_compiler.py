@@ -18,8 +18,7 @@ from node.runner import fetch_finest
 from node.sources import open_source
 from protocol import load_spec
 from queries import library_paths
-
-from extracts import load_extract_into
+from tests.extracts import load_extract_into
 
 SPECS = {p.stem: load_spec(p) for p in library_paths()}
 

@@ -1,6 +1,6 @@
 """Every contract indicator equals an independent pandas hand computation, cell by cell.
 
-The hand computation (tests/reference.py) is written from shared/indicators.md alone.
+The hand computation (tests/reference.py) is written from docs/indicators.md alone.
 It is checked on files (CSV and Parquet through DuckDB), SQLite and PostgreSQL.
 """
 
@@ -14,9 +14,8 @@ from node.runner import fetch_finest, run_specs
 from node.sources import open_source
 from protocol import load_spec
 from queries import library_paths
-
-from extracts import load_extract_into
-from reference import load_extract, reference
+from tests.extracts import load_extract_into
+from tests.reference import load_extract, reference
 
 SPECS = [load_spec(p) for p in library_paths()]
 IDS = [s.id for s in SPECS]

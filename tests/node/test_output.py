@@ -17,10 +17,18 @@ from pathlib import Path
 
 import pytest
 
+from demo.synth import generate
 from node.output import render
-from node.runner import QueryResult, measure_defs
-from node.synth import generate
-from protocol import Cube, ProtectedCube, SuppressionReport, load_spec, parse_spec, spec_hash
+from node.runner import QueryResult
+from protocol import (
+    Cube,
+    ProtectedCube,
+    SuppressionReport,
+    load_spec,
+    measure_defs,
+    parse_spec,
+    spec_hash,
+)
 from queries import library_paths
 
 SPECS = {p.stem: load_spec(p) for p in library_paths()}
@@ -247,7 +255,7 @@ def test_node_run_stdout_is_pure_json(tmp_path: Path) -> None:
     generate(1_500, seed=3, out=extract, fmt="parquet")
     done = subprocess.run(
         [
-            *(sys.executable, "-c", "from node.cli import main; main()"),
+            *(sys.executable, "-c", "from lhs.cli import main; main()"),
             *("node", "run", "opioid_last_90d", "--data", str(extract)),
         ],
         capture_output=True,

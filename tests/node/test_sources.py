@@ -19,16 +19,15 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from demo.synth import generate
+from lhs.cli import cli
 from node.check import check_command, check_source
-from node.cli import cli
 from node.errors import DataSourceError
 from node.runner import fetch_finest, run_specs
 from node.sources import open_source
-from node.synth import generate
 from protocol import load_spec
 from queries import library_paths
-
-from extracts import load_extract_into
+from tests.extracts import load_extract_into
 
 SPECS = {p.stem: load_spec(p) for p in library_paths()}
 SOME = ["opioid_last_90d", "died_in_hospital", "icu_admission_last_30d", "hip_fracture_los"]

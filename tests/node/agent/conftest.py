@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakecoord import NODE, FakeCoordinator
 
+from demo.synth import generate
 from node.agent import Agent, enrol
 from node.config import load_config
-from node.synth import generate
+from tests.node.agent.fakecoord import NODE, FakeCoordinator
 
 LIBRARY_SPEC = Path("queries/hip_fracture/hip_fracture_los.yaml")
 

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from protocol import (
+    TASK,
     SignatureInvalid,
     canonical_json,
     generate_private_key,
@@ -68,7 +69,7 @@ class FakeCoordinator:
         """Return a task payload for a spec; ``changes`` override any field."""
         spec = parse_spec(spec_text)
         payload = {
-            "type": "lhs.task/1",
+            "type": TASK,
             "task_id": str(uuid.uuid4()),
             "round_id": 1,
             "node_id": node_id,
@@ -133,13 +134,19 @@ class FakeCoordinator:
             return self._result(body)
         return _error(404, "not_found", f"no route {method} {path}")
 
-    def _poll(self, node_id: str, body: Any) -> tuple[int, dict[str, Any]]:
-        if node_id not in self.nodes:
-            return _error(404, "unknown_node", f"no node {node_id!r}")
+    def _verified(self, body: Any, signer: Any) -> tuple[dict, tuple[int, dict] | None]:
+        """Return the payload signed by a known node, or the refusal to send instead."""
+        if signer not in self.nodes:
+            return {}, _error(404, "unknown_node", f"no node {signer!r}")
         try:
-            payload = verify(body, self.nodes[node_id], signer=node_id)
+            return verify(body, self.nodes[signer], signer=signer), None
         except SignatureInvalid as exc:
-            return _error(400, "bad_signature", str(exc))
+            return {}, _error(400, "bad_signature", str(exc))
+
+    def _poll(self, node_id: str, body: Any) -> tuple[int, dict[str, Any]]:
+        payload, refusal = self._verified(body, node_id)
+        if refusal:
+            return refusal
         sent = datetime.fromisoformat(payload["sent_at"])
         if abs((datetime.now(UTC) - sent).total_seconds()) > 300 or payload["nonce"] in self.nonces:
             return _error(400, "stale_poll", "old poll or nonce seen before")
@@ -155,13 +162,9 @@ class FakeCoordinator:
     def _result(self, body: Any) -> tuple[int, dict[str, Any]] | None:
         if self.fail_results:
             return _error(503, "unavailable", "try again later")
-        signer = body.get("signer")
-        if signer not in self.nodes:
-            return _error(404, "unknown_node", f"no node {signer!r}")
-        try:
-            payload = verify(body, self.nodes[signer], signer=signer)
-        except SignatureInvalid as exc:
-            return _error(400, "bad_signature", str(exc))
+        payload, refusal = self._verified(body, body.get("signer"))
+        if refusal:
+            return refusal
         raw = canonical_json(body)
         self.bodies.append(raw)
         task_id = payload["task_id"]

@@ -1,0 +1,1 @@
+"""Demo tooling beside the production packages: synthetic extracts, the whole loop."""

@@ -1,0 +1,5 @@
+"""``python -m lhs``: the ``lhs`` command."""
+
+from .cli import main
+
+main()

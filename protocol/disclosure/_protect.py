@@ -1,0 +1,333 @@
+"""Disclosure control for a result cube: primary and secondary suppression, proven by audit.
+
+1. Primary: counts in 1..k-1, numerators whose complement is in 1..k-1, and
+   everything of a cell whose denominator is in 1..k-1.
+2. Secondary, fast: no additive relation may hide exactly one value; add the
+   cheapest partner (one whose value, with the hidden one, reaches k).
+3. Secondary, proven: while the LP audit finds an interval narrower than k,
+   suppress the cheapest published value sharing a relation with it.
+4. Pruning: give back every extra suppression the audit can do without,
+   largest first, so as little as possible is lost.
+Sums follow their count.  The final pattern always passes the audit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import AuditFailed, DisclosureError
+from ._audit import AuditResult, audit, complement_label
+from ._cube import Cube, Key
+
+__all__ = [
+    "SECONDARY",
+    "SUM_FOLLOWS_COUNT",
+    "ProtectedCube",
+    "SuppressionReport",
+    "primary_suppression",
+    "protect",
+]
+
+Entry = tuple[Key, str]
+
+COUNT_BELOW_K = "count below k"
+COMPLEMENT_BELOW_K = "complement below k"
+DENOMINATOR_SUPPRESSED = "denominator suppressed"
+SUM_FOLLOWS_COUNT = "sum follows count"
+SECONDARY = "secondary"
+
+WITNESSES = 200
+"""How many attacker-feasible points to carry from one audit to the next."""
+
+PROVE_LPS = 1500
+"""LPs the search for a passing pattern may spend before it hides every count instead."""
+
+PRUNE_LPS = 800
+"""LPs the pruning pass may spend giving values back."""
+
+MOSTLY_HIDDEN = 0.7
+"""Hidden share of counts from which the search gives up climbing and starts top-down."""
+
+
+@dataclass(frozen=True)
+class SuppressionReport:
+    """How many values were withheld and why (for logs, never published)."""
+
+    k: int
+    values: int
+    primary: int
+    secondary: int
+    by_reason: dict[str, int]
+    audit_lps: int
+
+
+@dataclass(frozen=True)
+class ProtectedCube:
+    """A cube with its suppression pattern; suppressed values read as ``None``."""
+
+    cube: Cube
+    k: int
+    suppressed: frozenset[Entry]
+    report: SuppressionReport
+
+    def value(self, key: Key, measure: str) -> int | None:
+        """Return the published value of one cell's measure, ``None`` if suppressed."""
+        if (key, measure) in self.suppressed:
+            return None
+        return self.cube.cells[key][measure]
+
+    def rows(self) -> list[dict[str, object]]:
+        """Return one dict per cell: dimension values (None = all), then measure values."""
+        names = [m.name for m in self.cube.measures]
+        return [
+            {
+                **dict(zip(self.cube.dimensions, key, strict=True)),
+                **{n: self.value(key, n) for n in names},
+            }
+            for key in self.cube.sorted_keys()
+        ]
+
+
+def _small(value: int, k: int) -> bool:
+    return 0 < value < k
+
+
+def primary_suppression(cube: Cube, k: int) -> dict[Entry, str]:
+    """Return the values the primary rules suppress, each with its reason."""
+    if k < 1:
+        raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
+    out: dict[Entry, str] = {}
+    for key, values in cube.cells.items():
+        for m in cube.measures:
+            if m.kind != "count":
+                continue
+            value = values[m.name]
+            if value < 0:
+                raise DisclosureError(f"count {m.name} is negative in cell {key}")
+            if m.parent is None:
+                if _small(value, k):
+                    out[(key, m.name)] = COUNT_BELOW_K
+                continue
+            parent = values[m.parent]
+            if value > parent:
+                raise DisclosureError(f"{m.name} exceeds {m.parent} in cell {key}")
+            if _small(parent, k):
+                out[(key, m.name)] = DENOMINATOR_SUPPRESSED
+            elif _small(value, k):
+                out[(key, m.name)] = COUNT_BELOW_K
+            elif _small(parent - value, k):
+                out[(key, m.name)] = COMPLEMENT_BELOW_K
+    return out
+
+
+class _Protector:
+    def __init__(self, cube: Cube, k: int) -> None:
+        self.cube = cube
+        self.k = k
+        self.counts = [m for m in cube.measures if m.kind == "count"]
+        self.levels = {key: sum(v is None for v in key) for key in cube.cells}
+        self.grand_total: Key = (None,) * len(cube.dimensions)
+        self.order = {key: i for i, key in enumerate(cube.sorted_keys())}
+        self.relations: list[list[Key]] = [[t, *parts] for t, parts in cube.relations()]
+        self.relations_of: dict[Key, list[int]] = {}
+        for i, members in enumerate(self.relations):
+            for key in members:
+                self.relations_of.setdefault(key, []).append(i)
+        self.complements = {
+            complement_label(m.name, m.parent): (m.name, m.parent)
+            for m in self.counts
+            if m.parent is not None
+        }
+        self.lps = 0
+        self.witnesses: np.ndarray | None = None
+
+    def cost(self, entry: Entry, protecting: int, hidden: set[Entry]) -> tuple:
+        """Cheaper first: not the grand total, reaches k with the protected value, opens few."""
+        value = self.cube.cells[entry[0]][entry[1]]
+        enough = value + protecting >= self.k
+        return (
+            entry[0] == self.grand_total,  # the most useful value: last resort
+            0 if enough else 1,
+            self.opens(entry, hidden),
+            value if enough else -value,
+            self.levels[entry[0]],
+            self.order[entry[0]],
+            entry[1],
+        )
+
+    def opens(self, entry: Entry, hidden: set[Entry]) -> int:
+        """Return how many relations hiding ``entry`` leaves needing another partner.
+
+        A relation with nothing hidden would then hide one value (needing a partner
+        of its own); one hiding exactly one value is mended.  Preferring partners
+        that mend more than they open keeps the pattern in few planes of the cube
+        instead of cascading through all of them.
+        """
+        counts = list(self.hidden_beside(entry, hidden))
+        return counts.count(0) - counts.count(1)
+
+    def hidden_beside(self, entry: Entry, hidden: set[Entry]) -> Iterable[int]:
+        """Yield, per relation ``entry`` is in, how many of its values (same measure) are hidden."""
+        key, name = entry
+        for i in self.relations_of.get(key, []):
+            yield sum((other, name) in hidden for other in self.relations[i])
+
+    def close_relations(self, hidden: set[Entry]) -> None:
+        """Suppress until no additive relation hides exactly one value."""
+        changed = True
+        while changed:
+            changed = False
+            for members in self.relations:
+                for m in self.counts:
+                    inside = [key for key in members if (key, m.name) in hidden]
+                    if len(inside) != 1:
+                        continue
+                    protecting = self.cube.cells[inside[0]][m.name]
+                    candidates = [(key, m.name) for key in members if key != inside[0]]
+                    hidden.add(min(candidates, key=lambda e: self.cost(e, protecting, hidden)))
+                    changed = True
+
+    def candidates(self, failure: Entry) -> Iterable[Entry]:
+        """Published values whose suppression can widen the failing interval."""
+        key, label = failure
+        names = self.complements.get(label, (label,))
+        for name in names:
+            for i in self.relations_of.get(key, []):
+                for other in self.relations[i]:
+                    yield (other, name)
+            parent = self.cube.measure(name).parent
+            for m in self.counts:  # the cell's numerator <-> denominator partners
+                if m.parent == name or m.name == parent:
+                    yield (key, m.name)
+
+    def audit(self, hidden: set[Entry], stop_at_first: bool) -> AuditResult:
+        result = audit(
+            self.cube, hidden, self.k, stop_at_first=stop_at_first, witnesses=self.witnesses
+        )
+        self.lps += result.lps
+        # Keep the newest points: the patterns to come are close to the current one.
+        if result.witnesses is not None and len(result.witnesses):
+            pool = result.witnesses
+            if self.witnesses is not None:
+                pool = np.vstack([self.witnesses, pool])
+            self.witnesses = pool[-WITNESSES:]
+        return result
+
+    def prove(self, hidden: set[Entry]) -> bool:
+        """Suppress more until the LP audit passes: one partner per failing value per round.
+
+        Returns False when the search runs out of its ``PROVE_LPS`` budget or has
+        hidden most of the cube: such a cube ends with nearly everything hidden
+        anyway, and starting from everything hidden then pruning is far sooner.
+        """
+        start = self.lps
+        total = len(self.cube.cells) * len(self.counts)
+        while True:
+            result = self.audit(hidden, stop_at_first=False)
+            if result.passed:
+                return True
+            if self.lps - start > PROVE_LPS or len(hidden) > MOSTLY_HIDDEN * total:
+                return False
+            touched: set[int] = set()
+            for failure in result.failures:
+                near = set(self.relations_of.get(failure[0], []))
+                if near & touched:
+                    continue  # a partner added this round may already widen it
+                low, high = result.intervals[failure]
+                options = [e for e in self.candidates(failure) if e not in hidden]
+                if not options:
+                    options = [
+                        (key, m.name)
+                        for key in self.cube.cells
+                        for m in self.counts
+                        if (key, m.name) not in hidden
+                    ]
+                if not options:
+                    if not touched:
+                        raise AuditFailed(f"cannot protect {failure}: nothing left to suppress")
+                    break  # this round hid everything; the next audit decides
+                chosen = min(options, key=lambda e: self.cost(e, int(high - low), hidden))
+                hidden.add(chosen)
+                touched |= near | set(self.relations_of.get(chosen[0], []))
+
+    def prune(self, hidden: set[Entry], primary: set[Entry]) -> None:
+        """Publish again the secondary suppressions the audit does not need, most useful first.
+
+        At most ``PRUNE_LPS`` LPs: the grand total is the value most worth giving
+        back, then the largest values; the bound keeps a cube of many tiny cells
+        fast.
+        """
+        start = self.lps
+        extra = sorted(
+            hidden - primary,
+            key=lambda e: (
+                e[0] != self.grand_total,
+                -self.cube.cells[e[0]][e[1]],
+                -self.levels[e[0]],
+                self.order[e[0]],
+                e[1],
+            ),
+        )
+        for entry in extra:
+            if self.lps - start > PRUNE_LPS:
+                return
+            hidden.discard(entry)
+            if self.leaves_singleton(entry, hidden):
+                hidden.add(entry)
+                continue
+            if not self.audit(hidden, stop_at_first=True).passed:
+                hidden.add(entry)
+
+    def leaves_singleton(self, entry: Entry, hidden: set[Entry]) -> bool:
+        """Return whether publishing ``entry`` leaves a relation hiding exactly one value."""
+        return 1 in self.hidden_beside(entry, hidden)
+
+
+def protect(cube: Cube, k: int) -> ProtectedCube:
+    """Suppress as little as the proof allows so no count of 1..k-1 is published or derivable."""
+    reasons = primary_suppression(cube, k)
+    protector = _Protector(cube, k)
+    primary = set(reasons)
+    hidden = set(primary)
+    if hidden:
+        protector.close_relations(hidden)
+        everything = {(key, m.name) for key in cube.cells for m in protector.counts}
+        # A cube of mostly tiny counts ends with nearly everything hidden anyway:
+        # starting from there and giving values back is far cheaper than climbing.
+        if len(hidden) >= MOSTLY_HIDDEN * len(everything) or not protector.prove(hidden):
+            hidden = everything
+        protector.prune(hidden, primary)
+    final = protector.audit(hidden, stop_at_first=False)
+    if not final.passed:  # prune and prove only keep passing patterns; this is a guard
+        raise AuditFailed(f"suppression pattern fails the audit at {final.failures[0]}")
+    by_reason: dict[str, int] = {}
+    for reason in reasons.values():
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    secondary = len(hidden - primary)
+    if secondary:
+        by_reason[SECONDARY] = secondary
+    suppressed = set(hidden)
+    for m in cube.measures:
+        if m.kind == "sum":
+            if m.parent is None:
+                raise DisclosureError(f"sum {m.name} names no count")
+            followers = {(key, m.name) for key, name in hidden if name == m.parent}
+            suppressed |= followers
+            if followers:
+                by_reason[SUM_FOLLOWS_COUNT] = by_reason.get(SUM_FOLLOWS_COUNT, 0) + len(followers)
+    followers = len(suppressed) - len(hidden)
+    secondary_followers = sum(
+        1 for key, name in suppressed - hidden if (key, cube.measure(name).parent) not in primary
+    )
+    report = SuppressionReport(
+        k=k,
+        values=len(cube.cells) * len(cube.measures),
+        primary=len(primary) + followers - secondary_followers,
+        secondary=secondary + secondary_followers,
+        by_reason=by_reason,
+        audit_lps=protector.lps,
+    )
+    return ProtectedCube(cube, k, frozenset(suppressed), report)

@@ -1,0 +1,74 @@
+"""The layout of a secure-aggregation vector: which cells, which measures, in what order.
+
+The vector holds the exact values of the cells a ``layout`` lists, finest cells
+or margins (``null`` = every value), each cell's measures in order::
+
+    {"dimensions": ["year", "sex"], "measures": ["denominator", "numerator"],
+     "cells": [[null, null], [2023, null], [2023, "F"]]}
+
+The coordinator chooses the cells before aggregation (``aggregation_cells``) so
+that no total it learns determines a node's suppressed value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..crypto import canonical_json
+from ..disclosure import Key
+from ..errors import AggregationError
+
+__all__ = ["flatten_cells", "layout_hash", "layout_keys", "unflatten_vector"]
+
+
+def layout_hash(layout: Mapping[str, Any]) -> str:
+    """Return ``sha256:`` and the hex SHA-256 of a layout's canonical JSON."""
+    return "sha256:" + hashlib.sha256(canonical_json(dict(layout))).hexdigest()
+
+
+def layout_keys(layout: Mapping[str, Any]) -> list[Key]:
+    """Return the cell keys of a layout, in vector order."""
+    width = len(layout["dimensions"])
+    keys = []
+    for cell in layout["cells"]:
+        if not isinstance(cell, list | tuple) or len(cell) != width:
+            raise AggregationError(f"layout cell {cell!r} does not name {width} dimension value(s)")
+        keys.append(tuple(cell))
+    if len(set(keys)) != len(keys):
+        raise AggregationError("the layout lists a cell twice")
+    return keys
+
+
+def flatten_cells(layout: Mapping[str, Any], cells: Mapping[Key, Mapping[str, int]]) -> list[int]:
+    """Return the layout's vector from exact finest cells, summing those under each margin."""
+    measures = layout["measures"]
+    sums = {key: [0] * len(measures) for key in layout_keys(layout)}
+    # Every finest cell adds to each listed key it falls under (None matches any value).
+    patterns: dict[tuple[int, ...], dict[Key, list[int]]] = {}
+    for key, values in sums.items():
+        fixed = tuple(i for i, v in enumerate(key) if v is not None)
+        patterns.setdefault(fixed, {})[tuple(key[i] for i in fixed)] = values
+    for key, measured in cells.items():
+        if any(v is None for v in key):
+            raise AggregationError(f"exact cells must be finest, not the margin {key!r}")
+        row = [int(measured.get(m, 0)) for m in measures]
+        for fixed, targets in patterns.items():
+            values = targets.get(tuple(key[i] for i in fixed))
+            if values is not None:
+                for i, value in enumerate(row):
+                    values[i] += value
+    return [value for values in sums.values() for value in values]
+
+
+def unflatten_vector(layout: Mapping[str, Any], vector: Sequence[int]) -> dict[Key, dict[str, int]]:
+    """Return the cells of a summed vector, by key and measure."""
+    keys, measures = layout_keys(layout), list(layout["measures"])
+    if len(vector) != len(keys) * len(measures):
+        raise AggregationError(f"a vector of {len(vector)} values does not fit the layout")
+    width = len(measures)
+    return {
+        key: dict(zip(measures, vector[i * width : (i + 1) * width], strict=True))
+        for i, key in enumerate(keys)
+    }

@@ -1,0 +1,54 @@
+"""The fixed vocabulary of every cube: its dimensions, their values and the floor of k."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AGE_BANDS",
+    "DIMENSIONS",
+    "K_FLOOR",
+    "MAX_MIN_CELL",
+    "SEXES",
+    "YEARS",
+    "dimension_value_ok",
+]
+
+K_FLOOR = 10
+"""The contract's minimum cell size k: a node, a spec or a round may raise it, never lower it."""
+
+MAX_MIN_CELL = 1000
+"""The highest k a spec or a round may ask for."""
+
+SEXES: tuple[str, ...] = ("F", "M", "U")
+"""Values of the ``sex`` dimension: female, male, unknown."""
+
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-17", 0, 17),
+    ("18-64", 18, 64),
+    ("65-74", 65, 74),
+    ("75-84", 75, 84),
+    ("85+", 85, None),
+)
+"""Age bands of the contract: label, first age, last age (None = no upper bound)."""
+
+YEARS = range(1900, 2201)
+"""Calendar years a ``year`` dimension value may take."""
+
+DIMENSIONS: dict[str, str] = {
+    "year": "calendar year of the index date",
+    "sex": "sex (F, M, or U for unknown)",
+    "age_band": f"age band at the index date ({', '.join(label for label, _, _ in AGE_BANDS)})",
+}
+"""The only dimensions a cube can have, with how a reviewer reads them."""
+
+_LABELS = frozenset(label for label, _, _ in AGE_BANDS)
+
+
+def dimension_value_ok(dimension: str, value: object) -> bool:
+    """Return whether ``value`` is a value of ``dimension`` (not a margin: None is not)."""
+    if dimension == "sex":
+        return value in SEXES
+    if dimension == "age_band":
+        return value in _LABELS
+    if dimension == "year":
+        return isinstance(value, int) and not isinstance(value, bool) and value in YEARS
+    return False

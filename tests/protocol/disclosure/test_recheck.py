@@ -1,0 +1,67 @@
+"""Re-running the node's audit on a published cube, as the coordinator does on upload."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from protocol import (
+    AuditFailed,
+    Cube,
+    DisclosureError,
+    PublishedCube,
+    check_published,
+    protect,
+)
+from tests.protocol.cubes import cubes, region_cube, region_row
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cubes())
+def test_every_cube_the_node_protects_passes(cube: Cube) -> None:
+    published = PublishedCube.from_rows(cube.dimensions, cube.measures, protect(cube, 10).rows())
+    check_published(published, 10)
+
+
+def test_a_hidden_count_its_margin_gives_back_is_refused() -> None:
+    # 53 - 50: the one suppressed denominator is 3 whatever else is hidden.
+    cube = region_cube(
+        [region_row("a", None, None), region_row("b", 50, 20), region_row(None, 53, None)]
+    )
+    with pytest.raises(AuditFailed, match=r"\('a',\): the suppressed denominator .* \[3, 3\]"):
+        check_published(cube, 10)
+
+
+def test_a_narrow_interval_is_refused_not_only_an_exact_value() -> None:
+    # a + b = 16, both hidden: each lies in [0, 16], wide enough for k=10 but not for k=20.
+    rows = [
+        region_row("a", None, 0),
+        region_row("b", None, 0),
+        region_row("c", 40, 0),
+        region_row(None, 56, 0),
+    ]
+    check_published(region_cube(rows), 10)
+    with pytest.raises(AuditFailed, match="k=20"):
+        check_published(region_cube(rows), 20)
+
+
+def test_a_hidden_complement_is_audited_too() -> None:
+    # a and b hide 30 persons of whom 25 count: each numerator and denominator is wide,
+    # but the persons who do not count, denominator - numerator, are 5 in all.
+    rows = [
+        region_row("a", None, None),
+        region_row("b", None, None),
+        region_row("c", 20, 0),
+        region_row(None, 50, 25),
+    ]
+    with pytest.raises(AuditFailed, match="denominator-numerator"):
+        check_published(region_cube(rows), 10)
+
+
+def test_values_that_contradict_each_other_are_an_error() -> None:
+    # The margin says 5 but the one published part is already 10.
+    cube = region_cube(
+        [region_row("a", None, None), region_row("b", 10, 0), region_row(None, 5, None)]
+    )
+    with pytest.raises(DisclosureError, match="contradict"):
+        check_published(cube, 10)
