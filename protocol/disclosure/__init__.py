@@ -7,12 +7,14 @@ alone (``check_published``).
 
 Across cubes: the cells each group may sum by secure aggregation, chosen from the
 published cubes alone (``aggregation_cells``), and which exact group totals may be
-published beside the node cubes (``protect_linked``).
+published beside the node cubes (``protect_linked``).  Group tables: the shown cells of
+overlapping groups protected jointly, with every provider in them (``protect_group_tables``).
 """
 
 from ._audit import AuditResult, audit
 from ._bounds import Bound, PublishedCube, suppressed_bounds
 from ._cube import Cube, Key, MeasureDef
+from ._groups import GroupTables, protect_group_tables, shown_keys
 from ._layout import aggregation_cells
 from ._linked import LinkedResult, protect_linked
 from ._linked_table import MIN_MEMBERS, GroupId
@@ -25,6 +27,7 @@ __all__ = [
     "Bound",
     "Cube",
     "GroupId",
+    "GroupTables",
     "Key",
     "LinkedResult",
     "MeasureDef",
@@ -36,6 +39,8 @@ __all__ = [
     "check_published",
     "primary_suppression",
     "protect",
+    "protect_group_tables",
     "protect_linked",
+    "shown_keys",
     "suppressed_bounds",
 ]

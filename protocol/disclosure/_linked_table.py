@@ -208,16 +208,7 @@ class LinkedTable:
 
     def system(self, published: Sequence[int] | range) -> LinearSystem:
         """Return the node cubes' system plus the published total rows (by index)."""
-        base = self.base
-        system = LinearSystem(
-            base.n,
-            list(base.eq),
-            list(base.eq_rhs),
-            list(base.le),
-            list(base.le_rhs),
-            dict(base.lower),
-            dict(base.upper),
-        )
+        system = self.base.copy()
         for i in published:
             if self.rows[i].row:
                 system.add_eq(self.rows[i].row, self.rows[i].rhs)

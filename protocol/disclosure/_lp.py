@@ -70,6 +70,18 @@ class LinearSystem:
         self.le.append(row)
         self.le_rhs.append(rhs)
 
+    def copy(self) -> LinearSystem:
+        """Return a copy to add constraints to, leaving this one as it is."""
+        return LinearSystem(
+            self.n,
+            list(self.eq),
+            list(self.eq_rhs),
+            list(self.le),
+            list(self.le_rhs),
+            dict(self.lower),
+            dict(self.upper),
+        )
+
     def bound(self, var: int, lower: float | None = None, upper: float | None = None) -> None:
         """Tighten one unknown's bounds."""
         if lower is not None:

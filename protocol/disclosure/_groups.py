@@ -1,0 +1,301 @@
+"""Group tables: protect the exact tables of overlapping groups, and the providers in them, jointly.
+
+A round publishes, per group (nation, network, region, province), the cells factsheets show: the
+overall value and every one-way breakdown (by year, by sex, by age band), summed exactly over the
+group's members.  Beside them stand the providers' own headline values (each provider's overall
+value, protected at the node).  The attacker holds all of it and knows that every member's one-way
+breakdowns add up to its overall value, that a numerator never exceeds its denominator and that
+counts are non-negative.  Unknowns are every member's value in every shown cell.
+
+1. Primary: a group value in 1..k-1, a numerator under a denominator in 1..k-1 or with a
+   complement in 1..k-1 is withheld (the node's own primary rules, on the group's values).
+2. Audit: every withheld group value, every member's value in every cell, and the complement of
+   each (denominator - numerator) must stay uncertain: an interval narrower than k is allowed only
+   when it shows the value is 0 or at least k, never a count of 1..k-1.  That covers a nation total
+   minus the other networks (n-1), differences of overlapping groups that isolate one provider, and
+   a provider's headline beside its groups.
+3. While a target is too narrow, withhold one more published group value that constrains it, the
+   cheapest first: a small group before a large one, a breakdown before an overall value, a small
+   value before a large one (so national figures survive where they can).
+Sums (e.g. days of stay) are published only where their count is.  Which values are withheld
+depends on the group values and on what is published, never on a provider's own values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..errors import DisclosureError
+from ._cube import Cube, Key, MeasureDef
+from ._linked_table import MIN_MEMBERS, GroupId
+from ._lp import LinearSystem, Row, intervals, least_point
+from ._protect import SECONDARY, SUM_FOLLOWS_COUNT, primary_suppression
+
+__all__ = ["GroupTables", "protect_group_tables", "shown_keys"]
+
+TOLERANCE = 1e-6
+
+Cell = tuple[GroupId, Key, str]
+"""A group's value: group, shown cell, count measure."""
+
+
+@dataclass(frozen=True)
+class GroupTables:
+    """What a round may publish of its group tables, and what it took."""
+
+    published: dict[GroupId, dict[Key, dict[str, int | None]]]
+    """Per group, shown cell and measure: the exact value, or None where withheld."""
+    withheld: dict[str, int]
+    """Withheld values by reason (for logs)."""
+    lps: int
+    rounds: int
+
+
+def shown_keys(dimensions: Sequence[str], domains: Mapping[str, Sequence[object]]) -> list[Key]:
+    """Return the cells factsheets show: the overall value, then each one-way breakdown."""
+    top: Key = (None,) * len(dimensions)
+    keys = [top]
+    for i, dim in enumerate(dimensions):
+        keys += [(*top[:i], value, *top[i + 1 :]) for value in domains[dim]]
+    return keys
+
+
+def protect_group_tables(
+    tables: Mapping[GroupId, Mapping[Key, Mapping[str, int]]],
+    groups: Mapping[GroupId, Sequence[str]],
+    measures: Sequence[MeasureDef],
+    k: int,
+    headlines: Mapping[str, Mapping[str, int | None]] | None = None,
+) -> GroupTables:
+    """Withhold group values until nothing published narrows a count of 1..k-1 below k."""
+    if k < 1:
+        raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
+    audit = _GroupAudit(tables, groups, tuple(measures), k, headlines or {})
+    reasons: dict[Cell, str] = dict(audit.primary)
+    lps = rounds = 0
+    while True:
+        narrow, solved = audit.narrow(reasons)
+        lps += solved
+        if not narrow:
+            break
+        rounds += 1
+        chosen = audit.choose(narrow, reasons)
+        if not chosen:
+            raise DisclosureError(
+                f"{narrow[0]} stays narrower than k={k} with every group value withheld:"
+                " a provider's headline was not protected with k"
+            )
+        for cell in chosen:
+            reasons[cell] = SECONDARY
+    return _result(tables, audit, reasons, lps, rounds)
+
+
+class _GroupAudit:
+    """The attacker's system over the members' shown cells, and the targets it must keep wide."""
+
+    def __init__(
+        self,
+        tables: Mapping[GroupId, Mapping[Key, Mapping[str, int]]],
+        groups: Mapping[GroupId, Sequence[str]],
+        measures: tuple[MeasureDef, ...],
+        k: int,
+        headlines: Mapping[str, Mapping[str, int | None]],
+    ) -> None:
+        self.k = k
+        self.tables = tables
+        self.measures = measures
+        self.counts = [m for m in measures if m.kind == "count"]
+        self.members = {g: tuple(dict.fromkeys(groups[g])) for g in tables}
+        for group, members in self.members.items():
+            if len(members) < MIN_MEMBERS:
+                raise DisclosureError(
+                    f"group {group} has {len(members)} member(s), fewer than {MIN_MEMBERS}"
+                )
+        self.keys = _common_keys(tables)
+        self.top: Key = next(key for key in self.keys if all(v is None for v in key))
+        self.headlines = headlines
+        self.primary = self._primary()
+        nodes = sorted({n for members in self.members.values() for n in members})
+        self.x: dict[tuple[str, Key, str], int] = {}
+        for node in nodes:
+            for key in self.keys:
+                for m in self.counts:
+                    self.x[(node, key, m.name)] = len(self.x)
+        self.y = {
+            (g, key, m.name): len(self.x) + i
+            for i, (g, key, m) in enumerate(
+                (g, key, m) for g in self.members for key in self.keys for m in self.counts
+            )
+        }
+        self.n = len(self.x) + len(self.y)
+        self.base = self._base(nodes)
+        self.targets, self.labels = self._targets(nodes)
+
+    def _primary(self) -> dict[Cell, str]:
+        out: dict[Cell, str] = {}
+        for group, table in self.tables.items():
+            cube = Cube(("cell",), self.measures, {(key,): dict(table[key]) for key in self.keys})
+            for ((key,), name), reason in primary_suppression(cube, self.k).items():
+                out[(group, key, name)] = reason  # type: ignore[index]
+        return out
+
+    def _base(self, nodes: list[str]) -> LinearSystem:
+        system = LinearSystem(self.n)
+        for node in nodes:
+            for m in self.counts:
+                total = self.x[(node, self.top, m.name)]
+                for i in range(len(self.top)):
+                    # Every one-way breakdown of a member adds up to its overall value.
+                    parts = [key for key in self.keys if key[i] is not None]
+                    if parts:
+                        row = {self.x[(node, key, m.name)]: 1.0 for key in parts}
+                        row[total] = -1.0
+                        system.add_eq(row, 0.0)
+                if m.parent is not None:
+                    for key in self.keys:
+                        child, parent = self.x[(node, key, m.name)], self.x[(node, key, m.parent)]
+                        system.add_le({child: 1.0, parent: -1.0}, 0.0)
+                value = self.headlines.get(node, {}).get(m.name)
+                if value is not None:
+                    system.bound(total, float(value), float(value))
+        for (group, key, name), var in self.y.items():
+            row = {self.x[(node, key, name)]: 1.0 for node in self.members[group]}
+            row[var] = -1.0
+            system.add_eq(row, 0.0)
+        return system
+
+    def _targets(self, nodes: list[str]) -> tuple[list[Row], list[tuple]]:
+        targets: list[Row] = []
+        labels: list[tuple] = []
+        for node in nodes:
+            for key in self.keys:
+                for m in self.counts:
+                    var = self.x[(node, key, m.name)]
+                    targets.append({var: 1.0})
+                    labels.append((node, key, m.name))
+                    if m.parent is not None:
+                        targets.append({self.x[(node, key, m.parent)]: 1.0, var: -1.0})
+                        labels.append((node, key, f"{m.parent}-{m.name}"))
+        return targets, labels
+
+    def system(self, reasons: Mapping[Cell, str]) -> LinearSystem:
+        """Return the attacker's system with every group value not in ``reasons`` published."""
+        system = self.base.copy()
+        for cell, var in self.y.items():
+            if cell not in reasons:
+                value = float(self.tables[cell[0]][cell[1]][cell[2]])
+                system.bound(var, value, value)
+        return system
+
+    def narrow(self, reasons: Mapping[Cell, str]) -> tuple[list[tuple], int]:
+        """Return the targets the published values leave too narrow, and the LPs it took."""
+        system = self.system(reasons)
+        targets = list(self.targets)
+        labels = list(self.labels)
+        for cell, var in self.y.items():
+            if cell in reasons:
+                targets.append({var: 1.0})
+                labels.append(cell)
+                m = next(m for m in self.counts if m.name == cell[2])
+                if m.parent is not None:
+                    parent = self.y[(cell[0], cell[1], m.parent)]
+                    targets.append({parent: 1.0, var: -1.0})
+                    labels.append((cell[0], cell[1], f"{m.parent}-{m.name}"))
+        found = intervals(system, targets, point=least_point(system), min_width=self.k - TOLERANCE)
+        narrow = []
+        for label, bounds in zip(labels, found.bounds, strict=True):
+            assert bounds is not None
+            low, high = bounds
+            if high - low < self.k - TOLERANCE and high > TOLERANCE and low < self.k - TOLERANCE:
+                narrow.append(label)
+        return narrow, found.lps
+
+    def choose(self, narrow: list[tuple], reasons: Mapping[Cell, str]) -> list[Cell]:
+        """Return published group values to withhold: the cheapest nearest each narrow target."""
+        chosen: list[Cell] = []
+        touched: set[Cell] = set()
+        for label in narrow:
+            tiers = self._tiers(label)
+            if tiers[-1] & touched:
+                continue  # a value withheld this round may already widen it
+            for tier in tiers:
+                options = [c for c in tier if c not in reasons and c not in chosen]
+                if options:
+                    best = min(options, key=self._cost)
+                    chosen.append(best)
+                    touched |= tiers[-1] | {best}
+                    break
+        return chosen
+
+    def _tiers(self, label: tuple) -> list[set[Cell]]:
+        """Return the group values near a target, nearest first, each tier within the next:
+        its cell and measure in any group, its cell, then its one-way table and overall value
+        in the groups it shares a member with."""
+        who, key = label[0], label[1]
+        nodes = set(self.members[who]) if who in self.members else {who}
+        over = [cell for cell in self.y if nodes & set(self.members[cell[0]])]
+        dims = [i for i, v in enumerate(key) if v is not None]
+        table = {
+            cell
+            for cell in over
+            if not dims
+            or all(v is None for v in cell[1])
+            or any(cell[1][i] is not None for i in dims)
+        }
+        # A cell of a group without the target's members still narrows it by difference
+        # (the nation minus the other regions): the same cell is looked for in every group.
+        same = {cell for cell in self.y if cell[1] == key}
+        name = label[2] if label[2] in {m.name for m in self.counts} else None
+        own = {cell for cell in same if cell[2] == name} if name else same
+        return [own, same, table | same]
+
+    def _cost(self, cell: Cell) -> tuple:
+        # Least useful first: small groups, breakdowns before overall values, small values.
+        group, key, name = cell
+        return (
+            len(self.members[group]),
+            all(v is None for v in key),
+            self.tables[group][key][name],
+            repr(group),
+            repr(key),
+            name,
+        )
+
+
+def _common_keys(tables: Mapping[GroupId, Mapping[Key, Mapping[str, int]]]) -> list[Key]:
+    keys: list[Key] | None = None
+    for group, table in tables.items():
+        own = list(table)
+        if keys is None:
+            keys = own
+        elif set(own) != set(keys):
+            raise DisclosureError(f"group {group} shows other cells than the other groups")
+    if not keys or not any(all(v is None for v in key) for key in keys):
+        raise DisclosureError("group tables need the overall value")
+    return keys
+
+
+def _result(
+    tables: Mapping[GroupId, Mapping[Key, Mapping[str, int]]],
+    audit: _GroupAudit,
+    reasons: Mapping[Cell, str],
+    lps: int,
+    rounds: int,
+) -> GroupTables:
+    by_reason: dict[str, int] = {}
+    for reason in reasons.values():
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    out: dict[GroupId, dict[Key, dict[str, int | None]]] = {}
+    for group, table in tables.items():
+        cells = out.setdefault(group, {})
+        for key in audit.keys:
+            values: dict[str, int | None] = {}
+            for m in audit.measures:
+                count = m.parent if m.kind == "sum" else m.name
+                hidden = (group, key, count) in reasons
+                values[m.name] = None if hidden else int(table[key][m.name])
+                if hidden and m.kind == "sum":
+                    by_reason[SUM_FOLLOWS_COUNT] = by_reason.get(SUM_FOLLOWS_COUNT, 0) + 1
+            cells[key] = values
+    return GroupTables(out, by_reason, lps, rounds)
