@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import DisclosureError
 from ._cube import Cube, Key, MeasureDef
 from ._linked_table import MIN_MEMBERS, GroupId
@@ -35,6 +37,9 @@ from ._protect import SECONDARY, SUM_FOLLOWS_COUNT, primary_suppression
 __all__ = ["GroupTables", "protect_group_tables", "shown_keys"]
 
 TOLERANCE = 1e-6
+
+SEEDS = 400
+"""Feasible points kept from one round to seed the next."""
 
 Cell = tuple[GroupId, Key, str]
 """A group's value: group, shown cell, count measure."""
@@ -131,6 +136,9 @@ class _GroupAudit:
         self.n = len(self.x) + len(self.y)
         self.base = self._base(nodes)
         self.targets, self.labels = self._targets(nodes)
+        # Withholding only loosens the system: every point found stays feasible, and seeds
+        # the next round's intervals so most targets need no LP again.
+        self.points: list[np.ndarray] = []
 
     def _primary(self) -> dict[Cell, str]:
         out: dict[Cell, str] = {}
@@ -202,7 +210,11 @@ class _GroupAudit:
                     parent = self.y[(cell[0], cell[1], m.parent)]
                     targets.append({parent: 1.0, var: -1.0})
                     labels.append((cell[0], cell[1], f"{m.parent}-{m.name}"))
-        found = intervals(system, targets, point=least_point(system), min_width=self.k - TOLERANCE)
+        point = self.points[0] if self.points else np.asarray(least_point(system))
+        found = intervals(
+            system, targets, point=point, seeds=self.points[1:], min_width=self.k - TOLERANCE
+        )
+        self.points = [point, *self.points[1:], *found.points][:SEEDS]
         narrow = []
         for label, bounds in zip(labels, found.bounds, strict=True):
             assert bounds is not None
