@@ -29,6 +29,7 @@ from protocol import (
     load_spec,
     measure_defs,
     primary_suppression,
+    protect,
     protect_group_tables,
     shown_keys,
 )
@@ -72,11 +73,57 @@ def shown_tables(spec, workdir: Path) -> tuple[list, dict[str, dict]]:
     return keys, tables
 
 
+def alone(spec, workdir: Path, groups: dict, k: int) -> dict[str, dict[str, list[int]]]:
+    """Exact shares when each group's full cube, or each one-way table, is protected alone."""
+    defs = measure_defs(spec)
+    counts = [m.name for m in defs if m.kind == "count"]
+    finest = {}
+    for p in PROVIDERS:
+        source = open_source(str(workdir / "nodes" / p.node_id / "extract"))
+        try:
+            finest[p.node_id] = fetch_finest([spec], source)[spec.id][0]
+        finally:
+            source.close()
+    years = sorted({row["year"] for rows in finest.values() for row in rows})
+    domains = {"year": years, "sex": list(SEXES), "age_band": [b for b, _, _ in AGE_BANDS]}
+    shares: dict[str, dict[str, list[int]]] = {"full cube": {}, "one-way": {}}
+
+    def tally(design: str, level: str, published: dict, cells: dict, skip=()) -> None:
+        total = shares[design].setdefault(level, [0, 0])
+        for key, values in cells.items():
+            for name in counts:
+                if values[name] >= k and key not in skip:
+                    total[0] += published[key][name] is not None
+                    total[1] += 1
+
+    for group, members in groups.items():
+        rows = [row for n in members for row in finest[n]]
+        cube = Cube.from_finest(
+            spec.dimensions, defs, rows, {d: domains[d] for d in spec.dimensions}
+        )
+        published = {tuple(r[d] for d in spec.dimensions): r for r in protect(cube, k).rows()}
+        tally("full cube", group[0], published, cube.cells)
+        for i, dim in enumerate(spec.dimensions):
+            sums: dict = {}
+            for row in rows:
+                cell = sums.setdefault(row[dim], {m.name: 0 for m in defs})
+                for m in defs:
+                    cell[m.name] += row[m.name]
+            one = Cube.from_finest(
+                (dim,), defs, [{dim: v, **c} for v, c in sums.items()], {dim: domains[dim]}
+            )
+            shown = {(r[dim],): r for r in protect(one, k).rows()}
+            tally("one-way", group[0], shown, one.cells, skip=[(None,)] if i else [])
+    return shares
+
+
 def main() -> None:
     """Protect every spec's group tables and print what is published exactly."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
+    parser.add_argument("--alone", action="store_true", help="Also print the two references.")
     args = parser.parse_args()
+    references: dict[str, dict[str, list[int]]] = {"full cube": {}, "one-way": {}}
     groups = demo_groups()
     k = K_FLOOR
     overall: dict[str, list[int]] = {}
@@ -112,12 +159,22 @@ def main() -> None:
             total = overall.setdefault(level, [0, 0])
             total[0] += done
             total[1] += of
+        if args.alone:
+            for design, levels in alone(spec, args.workdir, groups, k).items():
+                for level, (done, of) in levels.items():
+                    total = references[design].setdefault(level, [0, 0])
+                    total[0] += done
+                    total[1] += of
         print(
             f"{spec.id:36} {seconds:5.2f}s {result.lps:5} LPs  "
             + "  ".join(f"{lv} {d}/{n}={d / n:.0%}" for lv, (d, n) in shares.items()),
             flush=True,
         )
     print("all specs", "  ".join(f"{lv} {d}/{n}={d / n:.1%}" for lv, (d, n) in overall.items()))
+    for design, levels in references.items():
+        if levels:
+            shown = "  ".join(f"{lv} {d}/{n}={d / n:.1%}" for lv, (d, n) in levels.items())
+            print(f"{design} alone:", shown)
 
 
 if __name__ == "__main__":
