@@ -26,17 +26,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 
 from ..errors import DisclosureError
 from ._cube import Cube, Key, MeasureDef
 from ._linked_table import MIN_MEMBERS, GroupId
-from ._lp import LinearSystem, Row, intervals, least_point
+from ._lp import LinearSystem, Row, add_rows, intervals, least_point
 from ._protect import SECONDARY, SUM_FOLLOWS_COUNT, primary_suppression
 
 __all__ = ["GroupTables", "protect_group_tables", "shown_keys"]
 
 TOLERANCE = 1e-6
+
+DUAL_TOLERANCE = 1e-7
+"""A reduced cost this small is rounding noise: the value does not bind."""
 
 SEEDS = 400
 """Feasible points kept from one round to seed the next."""
@@ -86,9 +90,10 @@ def protect_group_tables(
             break
         rounds += 1
         chosen = audit.choose(narrow, reasons)
+        lps += audit.lps_binding
         if not chosen:
             raise DisclosureError(
-                f"{narrow[0]} stays narrower than k={k} with every group value withheld:"
+                f"{narrow[0][0]} stays narrower than k={k} with every group value withheld:"
                 " a provider's headline was not protected with k"
             )
         for cell in chosen:
@@ -139,6 +144,7 @@ class _GroupAudit:
         # Withholding only loosens the system: every point found stays feasible, and seeds
         # the next round's intervals so most targets need no LP again.
         self.points: list[np.ndarray] = []
+        self.lps_binding = 0
 
     def _primary(self) -> dict[Cell, str]:
         out: dict[Cell, str] = {}
@@ -197,7 +203,10 @@ class _GroupAudit:
         return system
 
     def narrow(self, reasons: Mapping[Cell, str]) -> tuple[list[tuple], int]:
-        """Return the targets the published values leave too narrow, and the LPs it took."""
+        """Return the targets the published values leave too narrow, and the LPs it took.
+
+        Each narrow target comes as ``(label, expression)``.
+        """
         system = self.system(reasons)
         targets = list(self.targets)
         labels = list(self.labels)
@@ -216,28 +225,36 @@ class _GroupAudit:
         )
         self.points = [point, *self.points[1:], *found.points][:SEEDS]
         narrow = []
-        for label, bounds in zip(labels, found.bounds, strict=True):
+        for label, expression, bounds in zip(labels, targets, found.bounds, strict=True):
             assert bounds is not None
             low, high = bounds
             if high - low < self.k - TOLERANCE and high > TOLERANCE and low < self.k - TOLERANCE:
-                narrow.append(label)
+                narrow.append((label, expression))
         return narrow, found.lps
 
     def choose(self, narrow: list[tuple], reasons: Mapping[Cell, str]) -> list[Cell]:
-        """Return published group values to withhold: the cheapest nearest each narrow target."""
+        """Return published group values to withhold, one per narrow target not yet helped.
+
+        The values that bind a target's bounds (nonzero reduced cost at its max or min) are
+        the ones whose withholding can widen it; the cheapest of them is withheld.  Without
+        such a value (a degenerate optimum), the cheapest value near it is.
+        """
         chosen: list[Cell] = []
         touched: set[Cell] = set()
-        for label in narrow:
-            tiers = self._tiers(label)
-            if tiers[-1] & touched:
+        binding = _Binding(self.system(reasons), {v: c for c, v in self.y.items()}, reasons)
+        for label, expression in narrow:
+            near = binding.of(expression)
+            if near & touched:
                 continue  # a value withheld this round may already widen it
+            tiers = [near, *self._tiers(label)]
             for tier in tiers:
                 options = [c for c in tier if c not in reasons and c not in chosen]
                 if options:
                     best = min(options, key=self._cost)
                     chosen.append(best)
-                    touched |= tiers[-1] | {best}
+                    touched |= near | {best}
                     break
+        self.lps_binding = binding.solved
         return chosen
 
     def _tiers(self, label: tuple) -> list[set[Cell]]:
@@ -273,6 +290,45 @@ class _GroupAudit:
             repr(key),
             name,
         )
+
+
+class _Binding:
+    """The attacker's LP with every published value fixed, asked which values bind a target."""
+
+    def __init__(
+        self, system: LinearSystem, cell_of: Mapping[int, Cell], reasons: Mapping[Cell, str]
+    ) -> None:
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        inf = highspy.kHighsInf
+        self.n = system.n
+        self.highs.addVars(
+            system.n,
+            np.array([system.lower.get(v, 0.0) for v in range(system.n)], dtype=np.float64),
+            np.array([min(system.upper.get(v, inf), inf) for v in range(system.n)]),
+        )
+        rows = [(row, b, b) for row, b in zip(system.eq, system.eq_rhs, strict=True)]
+        rows += [(row, -inf, b) for row, b in zip(system.le, system.le_rhs, strict=True)]
+        add_rows(self.highs, rows)
+        self.published = {v: c for v, c in cell_of.items() if c not in reasons}
+        self.solved = 0
+
+    def of(self, expression: Row) -> set[Cell]:
+        """Return the published values whose fixing binds the target's max or min."""
+        cost = np.zeros(self.n)
+        for var, coef in expression.items():
+            cost[var] = coef
+        self.highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        out: set[Cell] = set()
+        for sense in (highspy.ObjSense.kMaximize, highspy.ObjSense.kMinimize):
+            self.highs.changeObjectiveSense(sense)
+            self.highs.run()
+            self.solved += 1
+            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                continue
+            duals = np.asarray(self.highs.getSolution().col_dual)
+            out |= {c for v, c in self.published.items() if abs(duals[v]) > DUAL_TOLERANCE}
+        return out
 
 
 def _common_keys(tables: Mapping[GroupId, Mapping[Key, Mapping[str, int]]]) -> list[Key]:
