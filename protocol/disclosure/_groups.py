@@ -26,21 +26,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
 
 from ..errors import DisclosureError
+from ._binding import Binding
 from ._cube import Cube, Key, MeasureDef
 from ._linked_table import MIN_MEMBERS, GroupId
-from ._lp import LinearSystem, Row, add_rows, intervals, least_point
+from ._lp import LinearSystem, Row, intervals, least_point
 from ._protect import SECONDARY, SUM_FOLLOWS_COUNT, primary_suppression
 
 __all__ = ["GroupTables", "protect_group_tables", "shown_keys"]
 
 TOLERANCE = 1e-6
-
-DUAL_TOLERANCE = 1e-7
-"""A reduced cost this small is rounding noise: the value does not bind."""
 
 SEEDS = 400
 """Feasible points kept from one round to seed the next."""
@@ -241,7 +238,7 @@ class _GroupAudit:
         """
         chosen: list[Cell] = []
         touched: set[Cell] = set()
-        binding = _Binding(self.system(reasons), {v: c for c, v in self.y.items()}, reasons)
+        binding = Binding(self.system(reasons), {v: c for c, v in self.y.items()}, reasons)
         for label, expression in narrow:
             near = binding.of(expression)
             if near & touched:
@@ -290,45 +287,6 @@ class _GroupAudit:
             repr(key),
             name,
         )
-
-
-class _Binding:
-    """The attacker's LP with every published value fixed, asked which values bind a target."""
-
-    def __init__(
-        self, system: LinearSystem, cell_of: Mapping[int, Cell], reasons: Mapping[Cell, str]
-    ) -> None:
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        inf = highspy.kHighsInf
-        self.n = system.n
-        self.highs.addVars(
-            system.n,
-            np.array([system.lower.get(v, 0.0) for v in range(system.n)], dtype=np.float64),
-            np.array([min(system.upper.get(v, inf), inf) for v in range(system.n)]),
-        )
-        rows = [(row, b, b) for row, b in zip(system.eq, system.eq_rhs, strict=True)]
-        rows += [(row, -inf, b) for row, b in zip(system.le, system.le_rhs, strict=True)]
-        add_rows(self.highs, rows)
-        self.published = {v: c for v, c in cell_of.items() if c not in reasons}
-        self.solved = 0
-
-    def of(self, expression: Row) -> set[Cell]:
-        """Return the published values whose fixing binds the target's max or min."""
-        cost = np.zeros(self.n)
-        for var, coef in expression.items():
-            cost[var] = coef
-        self.highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
-        out: set[Cell] = set()
-        for sense in (highspy.ObjSense.kMaximize, highspy.ObjSense.kMinimize):
-            self.highs.changeObjectiveSense(sense)
-            self.highs.run()
-            self.solved += 1
-            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                continue
-            duals = np.asarray(self.highs.getSolution().col_dual)
-            out |= {c for v, c in self.published.items() if abs(duals[v]) > DUAL_TOLERANCE}
-        return out
 
 
 def _common_keys(tables: Mapping[GroupId, Mapping[Key, Mapping[str, int]]]) -> list[Key]:
