@@ -52,8 +52,8 @@ def demo_groups() -> dict[tuple[str, str], list[str]]:
     return {group: nodes for group, nodes in members.items() if len(nodes) >= 3}
 
 
-def shown_tables(spec, workdir: Path) -> tuple[list, dict[str, dict]]:
-    """Return the shown keys and each provider's exact values in them."""
+def counted(spec, workdir: Path) -> tuple[dict[str, list[dict]], dict[str, list]]:
+    """Return each provider's finest cells of a spec (as its node counts them) and the domains."""
     finest = {}
     for p in PROVIDERS:
         source = open_source(str(workdir / "nodes" / p.node_id / "extract"))
@@ -61,9 +61,14 @@ def shown_tables(spec, workdir: Path) -> tuple[list, dict[str, dict]]:
             finest[p.node_id] = fetch_finest([spec], source)[spec.id][0]
         finally:
             source.close()
-    years = sorted({row["year"] for rows in finest.values() for row in rows})
+    years = sorted({row["year"] for rows in finest.values() for row in rows if "year" in row})
     domains = {"year": years, "sex": list(SEXES), "age_band": [b for b, _, _ in AGE_BANDS]}
-    domains = {d: domains[d] for d in spec.dimensions}
+    return finest, {d: domains[d] for d in spec.dimensions}
+
+
+def shown_tables(spec, workdir: Path) -> tuple[list, dict[str, dict]]:
+    """Return the shown keys and each provider's exact values in them."""
+    finest, domains = counted(spec, workdir)
     defs = measure_defs(spec)
     keys = shown_keys(spec.dimensions, domains)
     tables = {}
@@ -77,15 +82,7 @@ def alone(spec, workdir: Path, groups: dict, k: int) -> dict[str, dict[str, list
     """Exact shares when each group's full cube, or each one-way table, is protected alone."""
     defs = measure_defs(spec)
     counts = [m.name for m in defs if m.kind == "count"]
-    finest = {}
-    for p in PROVIDERS:
-        source = open_source(str(workdir / "nodes" / p.node_id / "extract"))
-        try:
-            finest[p.node_id] = fetch_finest([spec], source)[spec.id][0]
-        finally:
-            source.close()
-    years = sorted({row["year"] for rows in finest.values() for row in rows})
-    domains = {"year": years, "sex": list(SEXES), "age_band": [b for b, _, _ in AGE_BANDS]}
+    finest, domains = counted(spec, workdir)
     shares: dict[str, dict[str, list[int]]] = {"full cube": {}, "one-way": {}}
 
     def tally(design: str, level: str, published: dict, cells: dict, skip=()) -> None:
@@ -98,9 +95,7 @@ def alone(spec, workdir: Path, groups: dict, k: int) -> dict[str, dict[str, list
 
     for group, members in groups.items():
         rows = [row for n in members for row in finest[n]]
-        cube = Cube.from_finest(
-            spec.dimensions, defs, rows, {d: domains[d] for d in spec.dimensions}
-        )
+        cube = Cube.from_finest(spec.dimensions, defs, rows, domains)
         published = {tuple(r[d] for d in spec.dimensions): r for r in protect(cube, k).rows()}
         tally("full cube", group[0], published, cube.cells)
         for i, dim in enumerate(spec.dimensions):
