@@ -1,7 +1,8 @@
 """Errors the coordinator's rules raise; the API turns each into one JSON error body.
 
 Services never import Flask: they raise a ``ServiceError`` carrying the HTTP status, a
-stable machine-readable ``code`` and a one-line ``message`` naming the problem.
+stable machine-readable ``code`` and a one-line ``message`` naming the problem, or let a
+message's own check (``protocol.MessageInvalid``, with its code) speak for them.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class ConfigError(LhsError):
     """The coordinator is set up wrongly (a setting, the key file, the database)."""
 
 
-def refused_message(exc: MessageInvalid, *, subject: str | None = None) -> BadRequest:
-    """Return the 400 refusal of a message that breaks the wire format, with its code."""
-    return BadRequest(exc.code, exc.message, subject=subject)
+_MESSAGE_STATUS: dict[str, type[ServiceError]] = {"unknown_task": NotFound}
+"""Message refusals that are not a 400: a result naming no task is answered as an unknown one."""
+
+
+def refused_message(exc: MessageInvalid) -> ServiceError:
+    """Return the refusal of a message that breaks the wire format, with its code."""
+    return _MESSAGE_STATUS.get(exc.code, BadRequest)(exc.code, exc.message)

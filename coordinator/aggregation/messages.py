@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from protocol import (
     AggMessage,
     AggregationError,
-    MessageInvalid,
     SignatureInvalid,
     canonical_json,
     check_agg_message,
@@ -31,7 +30,7 @@ from protocol import (
 )
 
 from ..audit.services import record
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, refused_message
+from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..registry.services import enrolled_node
 from .models import AggAttempt
 from .models import AggMessage as StoredMessage
@@ -51,10 +50,7 @@ def _message(session: Session, envelope: Any) -> tuple[str, AggMessage]:
         payload = verify(envelope, node.public_key or "", signer=node.id)
     except SignatureInvalid as exc:
         raise BadRequest("bad_signature", str(exc), subject=f"node:{node.id}") from None
-    try:
-        return node.id, check_agg_message(payload, node_id=node.id)
-    except MessageInvalid as exc:
-        raise refused_message(exc) from None
+    return node.id, check_agg_message(payload, node_id=node.id)
 
 
 def _attempt(session: Session, message: AggMessage) -> AggAttempt:

@@ -12,8 +12,10 @@ import logging
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from protocol import MessageInvalid
+
 from ..audit.services import record_refusal
-from ..errors import ConfigError, ServiceError
+from ..errors import ConfigError, ServiceError, refused_message
 
 __all__ = ["error_response", "register_error_handlers"]
 
@@ -84,6 +86,8 @@ def _internal(exc: Exception) -> tuple[dict[str, object], int]:
 def register_error_handlers(app: Flask) -> None:
     """Make every error answer with the one JSON body shape."""
     app.register_error_handler(ServiceError, _refused)
+    # A service lets a message's own check speak: its code becomes the refusal's.
+    app.register_error_handler(MessageInvalid, lambda exc: _refused(refused_message(exc)))
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(ConfigError, _config)
     app.register_error_handler(Exception, _internal)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from protocol import MessageInvalid, PublishedCube, QuerySpec, check_result
+from protocol import K_FLOOR, MessageInvalid, PublishedCube, QuerySpec, check_result
 
 from ..errors import BadRequest
 from .model import LEVELS, Membership, NodeCube
@@ -29,7 +29,7 @@ def validate_result(
     ``min_cell`` is the round's k: a result protected with less is refused.
     """
     try:
-        cube = check_result(spec, result, **({} if min_cell is None else {"min_cell": min_cell}))
+        cube = check_result(spec, result, min_cell=K_FLOOR if min_cell is None else min_cell)
     except MessageInvalid as exc:
         raise MergeInputError(f"result of {node_id}: {exc}", subject=node_id) from None
     return NodeCube(node_id, result["min_cell"], cube)

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from protocol import (
-    MessageInvalid,
     SignatureInvalid,
     canonical_json,
     check_poll,
@@ -29,7 +28,7 @@ from protocol import (
 )
 
 from ..audit.services import record
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, refused_message
+from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..registry.models import Node
 from ..registry.services import enrolled_node
 from .models import PollNonce, Result, Round, Task
@@ -51,10 +50,7 @@ def poll(session: Session, node_id: str, envelope: Any, *, skew: int) -> list[di
     stored, so a node that was offline gets everything on its next poll.
     """
     node = enrolled_node(session, node_id)
-    try:
-        message = check_poll(_verified(envelope, node), node_id=node.id)
-    except MessageInvalid as exc:
-        raise refused_message(exc) from None
+    message = check_poll(_verified(envelope, node), node_id=node.id)
     now = utcnow()
     sent, nonce = message.sent_at, message.nonce
     if abs((now - sent).total_seconds()) > skew:
@@ -104,13 +100,7 @@ def store_result(session: Session, envelope: Any) -> tuple[Result, bool]:
     if not isinstance(signer, str):
         raise BadRequest("bad_signature", "not a signed envelope (no signer)")
     node = enrolled_node(session, signer)
-    payload = _verified(envelope, node)
-    try:
-        message = check_result_message(payload, node_id=node.id)
-    except MessageInvalid as exc:
-        if exc.code == "unknown_task":
-            raise NotFound(exc.code, exc.message) from None
-        raise refused_message(exc) from None
+    message = check_result_message(_verified(envelope, node), node_id=node.id)
     task = session.get(Task, message.task_id)
     if task is None:
         raise NotFound("unknown_task", f"no task {message.task_id[:40]!r}")
@@ -140,10 +130,7 @@ def store_result(session: Session, envelope: Any) -> tuple[Result, bool]:
             "deadline_passed", f"round {round_.id} closed on {write_time(round_.deadline)}"
         )
     spec = parse_spec(round_.spec.yaml, source=round_.spec.spec_hash)
-    try:
-        check_result(spec, result, min_cell=round_.min_cell, audit=True)
-    except MessageInvalid as exc:
-        raise refused_message(exc) from None
+    check_result(spec, result, min_cell=round_.min_cell, audit=True)
     row = Result(
         task=task,
         round_id=round_.id,

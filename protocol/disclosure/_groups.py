@@ -81,13 +81,14 @@ def protect_group_tables(
     reasons: dict[Cell, str] = dict(audit.primary)
     lps = rounds = 0
     while True:
-        narrow, solved = audit.narrow(reasons)
+        system = audit.system(reasons)
+        narrow, solved = audit.narrow(system, reasons)
         lps += solved
         if not narrow:
             break
         rounds += 1
-        chosen = audit.choose(narrow, reasons)
-        lps += audit.lps_binding
+        chosen, solved = audit.choose(system, narrow, reasons)
+        lps += solved
         if not chosen:
             raise DisclosureError(
                 f"{narrow[0][0]} stays narrower than k={k} with every group value withheld:"
@@ -141,7 +142,6 @@ class _GroupAudit:
         # Withholding only loosens the system: every point found stays feasible, and seeds
         # the next round's intervals so most targets need no LP again.
         self.points: list[np.ndarray] = []
-        self.lps_binding = 0
 
     def _primary(self) -> dict[Cell, str]:
         out: dict[Cell, str] = {}
@@ -199,12 +199,11 @@ class _GroupAudit:
                 system.bound(var, value, value)
         return system
 
-    def narrow(self, reasons: Mapping[Cell, str]) -> tuple[list[tuple], int]:
+    def narrow(self, system: LinearSystem, reasons: Mapping[Cell, str]) -> tuple[list[tuple], int]:
         """Return the targets the published values leave too narrow, and the LPs it took.
 
         Each narrow target comes as ``(label, expression)``.
         """
-        system = self.system(reasons)
         targets = list(self.targets)
         labels = list(self.labels)
         for cell, var in self.y.items():
@@ -229,7 +228,9 @@ class _GroupAudit:
                 narrow.append((label, expression))
         return narrow, found.lps
 
-    def choose(self, narrow: list[tuple], reasons: Mapping[Cell, str]) -> list[Cell]:
+    def choose(
+        self, system: LinearSystem, narrow: list[tuple], reasons: Mapping[Cell, str]
+    ) -> tuple[list[Cell], int]:
         """Return published group values to withhold, one per narrow target not yet helped.
 
         The values that bind a target's bounds (nonzero reduced cost at its max or min) are
@@ -238,7 +239,7 @@ class _GroupAudit:
         """
         chosen: list[Cell] = []
         touched: set[Cell] = set()
-        binding = Binding(self.system(reasons), {v: c for c, v in self.y.items()}, reasons)
+        binding = Binding(system, {v: c for c, v in self.y.items()}, reasons)
         for label, expression in narrow:
             near = binding.of(expression)
             if near & touched:
@@ -251,8 +252,7 @@ class _GroupAudit:
                     chosen.append(best)
                     touched |= near | {best}
                     break
-        self.lps_binding = binding.solved
-        return chosen
+        return chosen, binding.solved
 
     def _tiers(self, label: tuple) -> list[set[Cell]]:
         """Return the group values near a target, nearest first, each tier within the next:

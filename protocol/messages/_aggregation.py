@@ -107,16 +107,8 @@ def check_agg_request(payload: Any, *, node_id: str) -> AggRequest:
         raise MessageInvalid("malformed", f"not an {AGG_REQUEST} with phase key or share")
     if not isinstance(members, list):
         raise MessageInvalid("malformed", "group must be [level, area], members a list")
-    try:
-        round_id, group, attempt = expect_group(payload)
-    except MessageInvalid as exc:
-        raise MessageInvalid("malformed", str(exc)) from None
-    try:
-        expect_node(payload, node_id)
-    except MessageInvalid as exc:
-        raise MessageInvalid(
-            "wrong_node", f"the request is for {payload.get('node_id')!r}"
-        ) from exc
+    round_id, group, attempt = expect_group(payload, code="malformed")
+    expect_node(payload, node_id)
     if node_id not in members:
         raise MessageInvalid("not_a_member", "the membership does not include this node")
     if members != sorted(set(members)) or len(members) < MIN_MEMBERS:

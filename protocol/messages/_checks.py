@@ -33,14 +33,16 @@ def expect_node(payload: dict[str, Any], node_id: str) -> None:
         raise MessageInvalid("wrong_node", f"the message names node {named!r}, not {node_id!r}")
 
 
-def expect_group(payload: dict[str, Any]) -> tuple[int, tuple[str, str], int]:
-    """Return a message's round id, group ``(level, area)`` and attempt (``bad_message``)."""
+def expect_group(
+    payload: dict[str, Any], code: str = "bad_message"
+) -> tuple[int, tuple[str, str], int]:
+    """Return a message's round id, group ``(level, area)`` and attempt; refuse with ``code``."""
     group = payload.get("group")
     ok = isinstance(group, list) and len(group) == 2 and all(isinstance(g, str) for g in group)
     round_id, attempt = payload.get("round_id"), payload.get("attempt")
     if not ok or not is_whole(round_id, 1) or not is_whole(attempt, 1):
         raise MessageInvalid(
-            "bad_message",
+            code,
             "a message needs round_id and attempt (whole numbers from 1) and group [level, area]",
         )
     return round_id, (group[0], group[1]), attempt  # type: ignore[index,return-value]

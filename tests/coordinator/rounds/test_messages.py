@@ -222,6 +222,8 @@ def test_unknown_task_and_not_an_envelope(opened) -> None:
     node = world.nodes["zh-a"]
     (task,) = node.tasks()
     _refused(node.upload(node.result_envelope({**task, "task_id": "nope"})), 404, "unknown_task")
+    # A task id that is no text at all names no task either: the message check says so.
+    _refused(node.upload(node.result_envelope({**task, "task_id": 5})), 404, "unknown_task")
     _refused(node.upload({"payload": {}}), 400, "bad_signature", "signed envelope")
     _refused(node.upload(node.result_envelope(task, round_id=99)), 400, "wrong_round")
 
