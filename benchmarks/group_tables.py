@@ -1,4 +1,4 @@
-"""Benchmark: group tables protected jointly (``protocol.protect_group_tables``) on a demo.
+"""Benchmark: group tables protected jointly (``protocol.protect_shown_tables``) on a demo.
 
 Run by hand (not a test), after ``lhs demo --workdir WORKDIR``:
 
@@ -7,9 +7,10 @@ Run by hand (not a test), after ``lhs demo --workdir WORKDIR``:
 For every library spec it counts each demo provider's extract (as its node would), sums the
 cells factsheets show (the overall value and every one-way breakdown) exactly over every group
 of the demo's nation, networks, zorgkantoor regions and provinces, takes each provider's
-overall values as its node would publish them (primary rules at the node), and protects the
-group tables jointly with k = 10.  Prints, per spec and level, the share of counts whose true
-value is at least k that are published exactly, the time and the LPs.
+overall values as its node would publish them (protected at the node), and protects the group
+tables jointly with k = 10, as publishing does.  Prints, per spec and level, the share of counts
+whose true value is at least k that are published exactly, the time and the LPs; ``--alone``
+adds two references that are not safe to publish (each group's table protected on its own).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from protocol import (
     measure_defs,
     primary_suppression,
     protect,
-    protect_group_tables,
+    protect_shown_tables,
     shown_keys,
 )
 from queries import library_paths
@@ -140,7 +141,7 @@ def main() -> None:
             for group, members in groups.items()
         }
         started = time.perf_counter()
-        result = protect_group_tables(exact, groups, defs, k, headlines)
+        result = protect_shown_tables(exact, groups, spec.dimensions, defs, k, headlines)
         seconds = time.perf_counter() - started
         shares: dict[str, list[int]] = {}
         for group, table in result.published.items():

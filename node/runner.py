@@ -18,6 +18,8 @@ import sqlalchemy as sa
 
 from protocol import (
     AGE_BANDS,
+    CUBE,
+    HEADLINE,
     K_FLOOR,
     SEXES,
     Cube,
@@ -25,6 +27,7 @@ from protocol import (
     QuerySpec,
     measure_defs,
     protect,
+    protect_headline,
     spec_hash,
 )
 
@@ -51,13 +54,26 @@ class QueryResult:
         return self.protected.k
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the published form: query, version, hash, k and every cell."""
+        """Return the full published form: query, version, hash, k and every cell."""
+        return {**self._about(), "scope": CUBE, "cells": self.protected.rows()}
+
+    def headline(self) -> dict[str, Any]:
+        """Return the headline form: the overall values protected with k, and the years seen."""
+        values, years = protect_headline(self.protected.cube, self.k)
+        top = dict.fromkeys(self.spec.dimensions)
+        return {
+            **self._about(),
+            "scope": HEADLINE,
+            "cells": [{**top, **values}],
+            "years": list(years) if years else None,
+        }
+
+    def _about(self) -> dict[str, Any]:
         return {
             "query": self.spec.id,
             "version": self.spec.version,
             "spec_hash": self.spec_hash,
             "min_cell": self.k,
-            "cells": self.protected.rows(),
         }
 
 

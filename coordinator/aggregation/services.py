@@ -2,11 +2,13 @@
 
 Once every target node of a round has answered (or when called at publish time), each
 group (the nation, each network, zorgkantoor region and province) with at least 3 answered
-nodes of 3 organisations gets attempt 1, over the cells ``aggregation_cells`` lets it sum
-(chosen from the published cubes alone; a group with none gets no attempt).  Its members
+nodes of 3 organisations that take part (they published a headline, not a cube) gets
+attempt 1.  Every group sums the same cells, the ones factsheets show: the overall value and
+every one-way breakdown, years from the first to the last any member counted.  Its members
 send X25519 keys, then shares masked so that only their sum is readable: the group's exact
-totals of those cells.  A member that stops answering restarts the group with attempt+1
-among those still answering, over cells chosen again.
+table.  A member that stops answering restarts the group with attempt+1 among those still
+answering, over the same cells.  The tables are protected jointly before anything is
+published (``protocol.protect_shown_tables``, at publish time).
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from protocol import (
+    AGE_BANDS,
+    HEADLINE,
+    SEXES,
     Key,
     QuerySpec,
     agg_request_payload,
-    aggregation_cells,
     layout_hash,
     measure_defs,
+    shown_keys,
     sign,
     unflatten_vector,
     utcnow,
@@ -36,7 +41,6 @@ from ..audit.services import record
 from ..errors import Conflict, NotFound
 from ..merge.model import MIN_PROVIDERS, GroupId, Membership
 from ..merge.services import group_members
-from ..merge.validate import published_cubes
 from ..registry.services import memberships
 from ..rounds.models import Round
 from ..rounds.services import round_results, round_status
@@ -50,7 +54,7 @@ __all__ = [
     "open_aggregation",
     "poll_requests",
     "restart_group",
-    "shown",
+    "round_layout",
 ]
 
 ATTEMPT_TIMEOUT = timedelta(hours=1)
@@ -70,52 +74,26 @@ def _groups(session: Session, answered: Iterable[str]) -> dict[GroupId, tuple[st
     return out
 
 
-def _published_cubes(session: Session, round_id: int) -> tuple[QuerySpec, dict[str, Any]]:
-    spec, results = round_results(session, round_id)
-    return spec, published_cubes(spec, results, round_status(session, round_id)["min_cell"])
+def _taking_part(results: dict[str, Any]) -> dict[str, Any]:
+    # A node that published its cube declines secure aggregation: never counted on.
+    return {n: r for n, r in results.items() if r.get("scope") == HEADLINE}
 
 
-def _layouts(
-    spec: QuerySpec,
-    cubes: dict[str, Any],
-    groups: dict[GroupId, tuple[str, ...]],
-    held: dict[GroupId, tuple[tuple[str, ...], list[Key]]] | None = None,
-) -> dict[GroupId, dict[str, Any]]:
-    """Choose each new group's cells from the published cubes alone (see ``aggregation_cells``).
-
-    ``held`` are the groups whose totals the coordinator already has or will have (open or
-    summed attempts): their cells count as known before any new cell is offered.
-    """
-    held = held or {}
-    chosen = aggregation_cells(
-        cubes,
-        {**{g: m for g, (m, _) in held.items()}, **groups},
-        held={g: keys for g, (_, keys) in held.items()},
-        wanted=shown,
-    )
-    measures = [m.name for m in measure_defs(spec)]
-    return {
-        group: {
-            "dimensions": list(spec.dimensions),
-            "measures": measures,
-            "cells": [list(key) for key in sorted(chosen[group], key=_key_order)],
-        }
-        for group in groups
-        if chosen[group]
+def round_layout(spec: QuerySpec, results: dict[str, Any]) -> dict[str, Any]:
+    """Return the cells every group of a round sums: the shown cells over the members' years."""
+    spans = [r["years"] for r in _taking_part(results).values() if r.get("years")]
+    domains: dict[str, list[Any]] = {
+        "year": list(range(min(s[0] for s in spans), max(s[1] for s in spans) + 1))
+        if spans
+        else [],
+        "sex": list(SEXES),
+        "age_band": [label for label, _, _ in AGE_BANDS],
     }
-
-
-def shown(key: Key) -> bool:
-    """Return whether factsheets show a cell: the overall total or a one-way breakdown.
-
-    Only these are summed: a total nobody reads is only more for the coordinator to know.
-    """
-    return sum(v is not None for v in key) <= 1
-
-
-def _key_order(key: Key) -> tuple:
-    # Coarse cells first, then by value: a stable, readable vector order.
-    return (-sum(v is None for v in key), [(v is None, str(v)) for v in key])
+    return {
+        "dimensions": list(spec.dimensions),
+        "measures": [m.name for m in measure_defs(spec)],
+        "cells": [list(key) for key in shown_keys(spec.dimensions, domains)],
+    }
 
 
 def _new_attempt(
@@ -152,24 +130,19 @@ def _new_attempt(
 
 
 def open_aggregation(session: Session, round_id: int) -> list[AggAttempt]:
-    """Open attempt 1 for every group of a round with enough answered nodes (once per round).
-
-    A group none of whose cells can be summed safely gets no attempt.
-    """
+    """Open attempt 1 for every group of a round with enough nodes taking part (once per round)."""
     existing = session.scalars(sa.select(AggAttempt).where(AggAttempt.round_id == round_id)).all()
     if existing:
         return list(existing)
-    # The answered list, not the cubes: a round with no group to aggregate stays cheap per poll.
-    answered = round_status(session, round_id)["answered"]
-    groups = _groups(session, answered)
-    if not groups:
+    # The answered list first: a round with no group to aggregate stays cheap per poll.
+    if not _groups(session, round_status(session, round_id)["answered"]):
         return []
-    spec, cubes = _published_cubes(session, round_id)
-    layouts = _layouts(spec, cubes, groups)
+    spec, results = round_results(session, round_id)
+    groups = _groups(session, _taking_part(results))
+    layout = round_layout(spec, results)
     rows = [
-        _new_attempt(session, round_id, group, 1, members, layouts[group])
+        _new_attempt(session, round_id, group, 1, members, layout)
         for group, members in groups.items()
-        if group in layouts
     ]
     session.flush()
     return rows
@@ -210,7 +183,6 @@ def exclude_node(session: Session, round_id: int, node_id: str) -> list[AggAttem
         .order_by(AggAttempt.id)
     ).all()
     hit = [row for row in rows if node_id in json.loads(row.members)]
-    # All are closed before any is reopened: a closed attempt's cells count as held by none.
     closed = [
         (row, _close(session, row, sorted(set(json.loads(row.members)) - {node_id}))) for row in hit
     ]
@@ -238,45 +210,19 @@ def _close(session: Session, current: AggAttempt, alive: list[str]) -> tuple[str
 def _reopen(
     session: Session, round_id: int, closed: list[tuple[AggAttempt, tuple[str, ...] | None]]
 ) -> list[AggAttempt]:
-    """Open attempt+1 of each closed attempt with members left, cells chosen in one pass.
-
-    The cells are chosen again, around every group already held: fewer members can make a
-    cell unsafe that was safe before.
-    """
-    going = {(row.level, row.area): (row, still) for row, still in closed if still}
-    if not going:
-        return []
-    spec, cubes = _published_cubes(session, round_id)
-    held = {
-        (row.level, row.area): (
-            tuple(json.loads(row.members)),
-            [tuple(cell) for cell in json.loads(row.layout)["cells"]],
+    """Open attempt+1 of each closed attempt with members left, over the same cells."""
+    opened = [
+        _new_attempt(
+            session,
+            round_id,
+            (row.level, row.area),
+            row.attempt + 1,
+            still,
+            json.loads(row.layout),
         )
-        for row in session.scalars(
-            sa.select(AggAttempt).where(
-                AggAttempt.round_id == round_id, AggAttempt.state.in_((*OPEN_STATES, "done"))
-            )
-        )
-        if (row.level, row.area) not in going
-    }
-    layouts = _layouts(spec, cubes, {g: still for g, (_, still) in going.items()}, held)
-    opened = []
-    for group, (current, still) in going.items():
-        if group not in layouts:
-            current.state = "failed"
-            record(
-                session,
-                "coordinator",
-                "aggregation.fail",
-                f"round:{round_id}",
-                group=list(group),
-                attempt=current.attempt,
-                reason="no cell of the remaining members can be summed safely",
-            )
-            continue
-        opened.append(
-            _new_attempt(session, round_id, group, current.attempt + 1, still, layouts[group])
-        )
+        for row, still in closed
+        if still
+    ]
     session.flush()
     return opened
 
@@ -364,7 +310,7 @@ def group_totals(
     """Return every completed group of a round: the members it sums and its exact totals by cell.
 
     A group restarted after a member dropped out sums fewer nodes than answered the round;
-    the merge adds the others' published values (``merge(exact_members=...)``).
+    the merge adds the others' published values (``merge(summed=...)``).
     """
     if session.get(Round, round_id) is None:
         raise NotFound("unknown_round", f"no round {round_id}")

@@ -1,9 +1,10 @@
 """The figures a factsheet shows, as plain JSON-ready dicts: counts, rates, means.
 
-Every figure carries a ``status``: ``exact``, ``incomplete`` (a range, because
-some providers withheld small numbers), ``withheld`` (with a ``reason``) or
-``no_cases``.  The HTML page and its JSON twin are rendered from the very same
-dicts, so they cannot disagree.  Rounded numbers are rounded here, once.
+Every figure carries a ``status``: ``exact``, ``incomplete`` (a range, because a
+provider the group table does not sum withheld small numbers), ``withheld`` (with a
+``reason``: too few providers, or the group table's protection) or ``no_cases``.  The
+HTML page and its JSON twin are rendered from the very same dicts, so they cannot
+disagree.  Rounded numbers are rounded here, once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from coordinator.merge.model import MergedValue
+from coordinator.merge.model import SMALL_NUMBERS, MergedValue
 
 __all__ = ["Z95", "count_figure", "mean_figure", "rate_figure", "wilson", "withheld"]
 
@@ -59,10 +60,16 @@ def _ratio_range(top: MergedValue, bottom: MergedValue) -> tuple[float, float]:
     return lowest, highest
 
 
+def _hidden(*values: MergedValue | None) -> bool:
+    return any(v is not None and v.source == "withheld" for v in values)
+
+
 def count_figure(value: MergedValue | None, reason: str = "") -> Figure:
-    """Return a count: exact, or the range the providers' published cubes allow."""
+    """Return a count: exact, or the range the providers' publications allow."""
     if value is None:
         return withheld(reason)
+    if _hidden(value):
+        return withheld(SMALL_NUMBERS)
     if value.exact:
         return {"status": "exact", "value": value.low, "source": value.source}
     return {
@@ -79,6 +86,8 @@ def rate_figure(
     """Return a rate in percent: with its 95% Wilson interval when exact, else a range."""
     if numerator is None or denominator is None:
         return withheld(reason)
+    if _hidden(numerator, denominator):
+        return withheld(SMALL_NUMBERS)
     if numerator.exact and denominator.exact:
         if denominator.low == 0:
             return {"status": "no_cases"}
@@ -103,6 +112,8 @@ def mean_figure(total: MergedValue | None, count: MergedValue | None, reason: st
     """Return a mean per unit (e.g. days of stay per admission): exact, or a range."""
     if total is None or count is None:
         return withheld(reason)
+    if _hidden(total, count):
+        return withheld(SMALL_NUMBERS)
     if total.exact and count.exact:
         if count.low == 0:
             return {"status": "no_cases"}

@@ -1,33 +1,44 @@
-"""Publish factsheets from the stored rounds: merge each round's results, write the pages.
+"""Publish factsheets from the stored rounds: protect each round's group tables, merge, write.
 
-Where secure aggregation gave a group's exact totals, the linked-table audit
-(``protocol.protect_linked``) first withholds every total that, beside the
-published node cubes, would narrow a node's suppressed value below k; the
-rest replace the merge's intervals.  Services only (no Flask): ``lhs
-coordinator publish`` and ``lhs demo`` call it with a database session.
+Secure aggregation gave every group with enough members taking part its exact table of the
+shown cells.  Before anything is published, the tables of all groups of a round are
+protected jointly with every provider's headline (``protocol.protect_group_tables``): no
+value of 1..k-1, of a group or of one provider, can be narrowed below k from everything the
+round publishes.  Services only (no Flask): ``lhs coordinator publish`` and ``lhs demo``
+call it with a database session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from protocol import QuerySpec, protect_linked
+from protocol import (
+    HEADLINE,
+    Key,
+    QuerySpec,
+    check_result,
+    measure_defs,
+    protect_shown_tables,
+)
 
 from ..aggregation.services import group_totals
 from ..merge.model import NATIONAL, ExactTotals, GroupId
 from ..merge.services import merge
-from ..merge.validate import published_cubes
 from ..registry.models import Region
 from ..registry.services import memberships
 from ..rounds.services import list_rounds, round_results, round_status
 from .services import write_factsheets
 
-__all__ = ["latest_rounds", "publish_factsheets", "safe_totals"]
+__all__ = ["latest_rounds", "protected_tables", "publish_factsheets"]
+
+log = logging.getLogger(__name__)
 
 NATIONAL_NAME = "Nederland"
 
@@ -41,17 +52,51 @@ def latest_rounds(session: Session) -> list[int]:
     return sorted(chosen.values())
 
 
-def safe_totals(
-    session: Session, round_id: int, spec: QuerySpec, results: dict[str, Any], k: int
+def protected_tables(
+    session: Session, round_id: int, spec: QuerySpec, results: Mapping[str, Any], k: int
 ) -> tuple[ExactTotals, dict[GroupId, tuple[str, ...]]]:
-    """Return the exact group totals the linked-table audit lets out, and the nodes each sums."""
+    """Return a round's group tables protected jointly, and the nodes each sums."""
     exact = group_totals(session, round_id)
     if not exact:
         return {}, {}
-    cubes = published_cubes(spec, results, k)
     groups = {group: members for group, (members, _) in exact.items()}
-    totals = {group: cells for group, (_, cells) in exact.items()}
-    return protect_linked(cubes, groups, totals, k).totals, groups
+    headlines: dict[str, dict[str, int | None]] = {}
+    spans = []
+    for node_id, result in results.items():
+        checked = check_result(spec, result, min_cell=k)
+        if checked.scope == HEADLINE:
+            (headlines[node_id],) = checked.cube.cells.values()
+            if checked.years and any(node_id in m for m in groups.values()):
+                spans.append(checked.years)
+    keys = _shown_years(spec, next(iter(exact.values()))[1], spans)
+    tables = {group: {key: cells[key] for key in keys} for group, (_, cells) in exact.items()}
+    started = time.perf_counter()
+    defs = measure_defs(spec)
+    protected = protect_shown_tables(tables, groups, spec.dimensions, defs, k, headlines)
+    log.info(
+        "round %d (%s): %d group tables protected, withheld %s, %d LPs, %.1fs",
+        round_id,
+        spec.id,
+        len(tables),
+        protected.withheld,
+        protected.lps,
+        time.perf_counter() - started,
+    )
+    return protected.published, groups
+
+
+def _shown_years(
+    spec: QuerySpec, cells: Mapping[Key, Any], spans: list[tuple[int, int]]
+) -> list[Key]:
+    """Return the cells a page may show: years from the first to the last a summed member
+    counted units in (a member that dropped out, and the years only it counted, stay out)."""
+    if "year" not in spec.dimensions:
+        return list(cells)
+    at = spec.dimensions.index("year")
+    if not spans:
+        return [key for key in cells if key[at] is None]
+    first, last = min(s[0] for s in spans), max(s[1] for s in spans)
+    return [key for key in cells if key[at] is None or first <= key[at] <= last]
 
 
 def publish_factsheets(
@@ -70,8 +115,8 @@ def publish_factsheets(
         if not results:
             continue
         k = round_status(session, round_id)["min_cell"]
-        exact, summed = safe_totals(session, round_id, spec, results, k)
-        merged = merge(spec, results, members, exact_totals=exact, exact_members=summed, min_cell=k)
+        tables, summed = protected_tables(session, round_id, spec, results, k)
+        merged = merge(spec, results, members, group_tables=tables, summed=summed, min_cell=k)
         round_set.append((spec, merged))
     names = {(r.kind, r.code): r.name for r in session.scalars(sa.select(Region))}
     names[("national", NATIONAL)] = NATIONAL_NAME

@@ -1,10 +1,11 @@
-"""The merged cube of a round: per level and area, each value exact or an honest interval.
+"""The merged cube of a round: per level and area, each value exact, withheld or an interval.
 
-A value is exact when every contributing node published it.  Otherwise it is
-the interval ``[published sum + sum of lows, published sum + sum of highs]``
-over the feasible bounds of the nodes' suppressed values.  An exact group total from
-secure aggregation replaces an interval where the linked audit lets it out: such a
-value keeps its interval's place and says where it came from (``source``).
+A group's value comes from its protected group table (``source`` ``group_table``): exact where
+the joint protection published it, withheld where it did not.  A member whose value the
+table does not sum (it declined secure aggregation, or dropped out) adds what it published
+itself; where that is a suppressed value or a breakdown of a headline, the value becomes the
+interval ``[sum of lows, sum of highs]`` over what anyone can infer from its publication.  A
+group without a table is such a sum of its members' publications alone (``source`` ``nodes``).
 """
 
 from __future__ import annotations
@@ -15,15 +16,26 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from protocol import MIN_MEMBERS, Bound, GroupId, Key, MeasureDef, PublishedCube, suppressed_bounds
+from protocol import (
+    HEADLINE,
+    MIN_MEMBERS,
+    Bound,
+    GroupId,
+    Key,
+    MeasureDef,
+    PublishedCube,
+    suppressed_bounds,
+)
 
 __all__ = [
     "FEWER_THAN_3",
     "LEVELS",
     "MIN_PROVIDERS",
     "NATIONAL",
+    "SMALL_NUMBERS",
     "ExactTotals",
     "GroupId",
+    "GroupTable",
     "Membership",
     "MergedGroup",
     "MergedResult",
@@ -41,12 +53,15 @@ MIN_PROVIDERS = MIN_MEMBERS
 """Fewer providers than this and a group total is as good as node-level output."""
 
 FEWER_THAN_3 = "fewer than 3 providers"
+SMALL_NUMBERS = "to protect small numbers"
 
+GroupTable = Mapping[Key, Mapping[str, int | None]]
+"""A group's protected table: per shown cell and measure, the exact value or None (withheld)."""
 
-ExactTotals = Mapping[GroupId, Mapping[Key, Mapping[str, int | None]]]
-"""Exact group totals per group, cell key and measure; None = withheld there."""
+ExactTotals = Mapping[GroupId, GroupTable]
+"""Protected group tables by group."""
 
-Source = Literal["nodes", "exact_total"]
+Source = Literal["nodes", "group_table", "withheld"]
 
 
 @dataclass(frozen=True)
@@ -65,11 +80,13 @@ class Membership:
 
 @dataclass(frozen=True)
 class NodeCube:
-    """One node's validated published cube; its suppressed values' bounds are solved once."""
+    """One node's validated published result; its suppressed values' bounds are solved once."""
 
     node_id: str
     min_cell: int
     cube: PublishedCube
+    scope: str = "cube"
+    """``headline`` (the overall values only) or ``cube`` (every cell)."""
 
     @cached_property
     def bounds(self) -> dict[tuple[Key, str], Bound]:
@@ -78,6 +95,8 @@ class NodeCube:
 
     def contribution(self, key: Key, measure: str) -> tuple[int, float, bool]:
         """Return (low, high, suppressed) of one value; a cell outside the node's grid is 0."""
+        if self.scope == HEADLINE and any(v is not None for v in key):
+            return self._breakdown(key, measure)
         values = self.cube.cells.get(key)
         if values is None:
             # The grid spans every value the node saw: a key beyond it counts no units.
@@ -87,6 +106,12 @@ class NodeCube:
             return value, value, False
         low, high = self.bounds[(key, measure)]
         return low, high, True
+
+    def _breakdown(self, key: Key, measure: str) -> tuple[int, float, bool]:
+        # A headline bounds each breakdown by its overall value, no closer: the years the
+        # node counted units in are the coordinator's to lay out sums, never a page's.
+        _, high, _ = self.contribution((None,) * len(key), measure)
+        return (0, 0, False) if high == 0 else (0, high, True)
 
 
 @dataclass(frozen=True)
@@ -99,18 +124,25 @@ class MergedValue:
     """How many contributing nodes withheld their own value."""
     source: Source = "nodes"
 
+    @classmethod
+    def withheld(cls) -> MergedValue:
+        """Return a value the group table's protection withheld."""
+        return cls(0, math.inf, 0, "withheld")
+
     @property
     def exact(self) -> bool:
         """Return whether the value is known exactly."""
-        return self.suppressed_at == 0 or self.source == "exact_total"
+        return self.source != "withheld" and self.low == self.high
 
     @property
     def value(self) -> int | None:
-        """Return the exact value, or None when only an interval is known."""
+        """Return the exact value, or None when withheld or only an interval is known."""
         return self.low if self.exact else None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form; an unbounded high is null."""
+        """Return the JSON form; a withheld value has no bounds, an unbounded high is null."""
+        if self.source == "withheld":
+            return {"exact": False, "withheld": True, "source": self.source}
         return {
             "exact": self.exact,
             "value": self.value,

@@ -1,10 +1,11 @@
-"""Merge node cubes up the hierarchy: nation, networks, zorgkantoor regions, provinces.
+"""Merge a round up the hierarchy: nation, networks, zorgkantoor regions, provinces.
 
-Each node's suppressed values are bounded once (``protocol.suppressed_bounds``:
-what anyone can infer from its published cube) and every group sums them:
-published values exactly, suppressed ones as their interval.  Because the
-nodes' cubes are independent, the summed interval of one cell is exactly the
-set of totals consistent with what the nodes published.
+A group with a protected group table (secure aggregation's exact sums, protected jointly)
+takes its values from it: exact, or withheld.  Members the table does not sum add what
+they published themselves.  A group without a table sums its members' publications alone:
+each node's suppressed values are bounded once (``protocol.suppressed_bounds``: what anyone
+can infer from its publication), published values add exactly, suppressed ones as their
+interval.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .model import (
     MIN_PROVIDERS,
     ExactTotals,
     GroupId,
+    GroupTable,
     Membership,
     MergedGroup,
     MergedResult,
@@ -52,19 +54,17 @@ def merge(
     results: Mapping[str, Any],
     memberships: Mapping[str, Mapping[str, Any]],
     *,
-    exact_totals: ExactTotals | None = None,
-    exact_members: Mapping[GroupId, Sequence[str]] | None = None,
+    group_tables: ExactTotals | None = None,
+    summed: Mapping[GroupId, Sequence[str]] | None = None,
     min_cell: int | None = None,
 ) -> MergedResult:
     """Merge every node's published result for one spec into every level and area.
 
     ``results`` maps node id to the published result dict; ``memberships`` maps
     node id to ``{"organisation", "network", "zorgkantoor", "province"}``.
-    ``exact_totals`` (from secure aggregation) replaces intervals by
-    exact group totals where given; ``exact_members`` names the nodes a group's
-    totals sum when not all of its answered nodes (a member dropped out or
-    declined): the others' published values are added to them.  ``min_cell``
-    is the round's k.
+    ``group_tables`` are the protected group tables; ``summed`` names the nodes each
+    sums (default: every answered member): the others' published values are added to
+    them.  ``min_cell`` is the round's k.
     """
     typed = validate_memberships(memberships, list(results))
     nodes = {
@@ -76,14 +76,18 @@ def merge(
     for group, members in group_members(typed).items():
         answered = [nodes[n] for n in members if n in nodes]
         organisations = {typed[n.node_id].organisation for n in answered}
-        totals = (exact_totals or {}).get(group)
-        summed = (exact_members or {}).get(group)
         groups[group] = merge_group(
-            group, members, answered, len(organisations), measures, totals, summed
+            group,
+            members,
+            answered,
+            len(organisations),
+            measures,
+            (group_tables or {}).get(group),
+            (summed or {}).get(group),
         )
-    unknown = set(exact_totals or {}) - set(groups)
+    unknown = set(group_tables or {}) - set(groups)
     if unknown:
-        raise MergeInputError(f"exact totals for unknown group(s) {sorted(unknown)}")
+        raise MergeInputError(f"a group table for unknown group(s) {sorted(unknown)}")
     return MergedResult(
         query=spec.id,
         version=spec.version,
@@ -103,76 +107,82 @@ def merge_group(
     nodes: list[NodeCube],
     providers: int,
     measures: list[str],
-    exact_totals: Mapping[Key, Mapping[str, int | None]] | None = None,
+    table: GroupTable | None = None,
     summed: Sequence[str] | None = None,
 ) -> MergedGroup:
-    """Sum the node cubes of one area, or withhold it when fewer than 3 providers answered.
+    """Merge one area, or withhold it when fewer than 3 providers answered.
 
-    ``exact_totals`` sum the nodes ``summed`` (default: every node given) exactly.
+    ``table`` is the group's protected table, summing the nodes ``summed`` (default:
+    every node given); without one, the nodes' publications are summed.
     """
     level, area = group
     node_ids = tuple(n.node_id for n in nodes)
     if providers < MIN_PROVIDERS:
-        if exact_totals:
-            raise MergeInputError(f"exact totals for {level} {area}, which has {FEWER_THAN_3}")
+        if table:
+            raise MergeInputError(f"a group table for {level} {area}, which has {FEWER_THAN_3}")
         return MergedGroup(level, area, members, node_ids, providers, withheld=FEWER_THAN_3)
-    keys: dict[Key, None] = {}
+    inside = set(node_ids if summed is None else summed)
+    stray = sorted(inside - set(node_ids))
+    if table and stray:
+        raise MergeInputError(f"the group table of {group} sums nodes without a result: {stray}")
+    keys: dict[Key, None] = dict.fromkeys(table or ())
     for node in nodes:
         keys.update(dict.fromkeys(node.cube.cells))
+    outside = [n for n in nodes if n.node_id not in inside]
     cells: dict[Key, dict[str, MergedValue]] = {}
     for key in sorted(keys, key=_order):
-        values: dict[str, MergedValue] = {}
-        for name in measures:
-            low, hidden = 0, 0
-            high: float = 0  # stays a whole number unless a node's bound is unbounded
-            for node in nodes:
-                lo, hi, suppressed = node.contribution(key, name)
-                low, high, hidden = low + lo, high + hi, hidden + suppressed
-            values[name] = MergedValue(low, high, hidden)
-        cells[key] = values
-    if exact_totals:
-        summed = node_ids if summed is None else tuple(summed)
-        stray = sorted(set(summed) - set(node_ids))
-        if stray:
-            raise MergeInputError(f"exact totals for {group} sum nodes without a result: {stray}")
-        _apply_exact(group, cells, exact_totals, nodes, set(summed))
+        if table and key in table:
+            # The table sums the members inside; those outside add what they published.
+            rest = _sum(outside, key, measures)
+            cells[key] = _with_table(group, key, rest, table, nodes, inside)
+        else:
+            cells[key] = _sum(nodes, key, measures)
     return MergedGroup(level, area, members, node_ids, providers, cells)
 
 
-def _apply_exact(
+def _sum(nodes: list[NodeCube], key: Key, measures: list[str]) -> dict[str, MergedValue]:
+    """Return a cell's values summed over what each node published: exact, or an interval."""
+    values: dict[str, MergedValue] = {}
+    for name in measures:
+        low, hidden = 0, 0
+        high: float = 0  # stays a whole number unless a node's bound is unbounded
+        for node in nodes:
+            lo, hi, suppressed = node.contribution(key, name)
+            low, high, hidden = low + lo, high + hi, hidden + suppressed
+        values[name] = MergedValue(low, high, hidden)
+    return values
+
+
+def _with_table(
     group: GroupId,
-    cells: dict[Key, dict[str, MergedValue]],
-    exact_totals: Mapping[Key, Mapping[str, int | None]],
+    key: Key,
+    rest: dict[str, MergedValue],
+    table: GroupTable,
     nodes: list[NodeCube],
     summed: set[str],
-) -> None:
-    for key, totals in exact_totals.items():
-        if key not in cells:
-            raise MergeInputError(f"exact totals for {group}: no cell {key!r}")
-        for name, total in totals.items():
-            if name not in cells[key]:
-                raise MergeInputError(f"exact totals for {group}: no measure {name!r}")
-            if total is None:
-                continue  # withheld by the linked-table audit: the interval stands
-            inside = [n.contribution(key, name) for n in nodes if n.node_id in summed]
-            rest = [n.contribution(key, name) for n in nodes if n.node_id not in summed]
-            low, high = sum(c[0] for c in inside), sum(c[1] for c in inside)
-            # The nodes' published cubes already bound the truth; a total outside is corrupt.
-            if not low <= total <= high:
-                raise MergeInputError(
-                    f"exact total {total} of {name} in {group} cell {key!r} lies outside"
-                    f" [{low}, {high}] that the node cubes allow"
-                )
-            # Nodes the total leaves out add their published values, or their bounds.
-            add_low, add_high = sum(c[0] for c in rest), sum(c[1] for c in rest)
-            hidden = sum(c[2] for c in rest)
-            cells[key][name] = (
-                MergedValue(
-                    total + add_low, total + add_low, cells[key][name].suppressed_at, "exact_total"
-                )
-                if not hidden
-                else MergedValue(total + add_low, total + add_high, hidden)
+) -> dict[str, MergedValue]:
+    """Return a cell's values from the group table, plus what the members it leaves out add."""
+    inside = [n for n in nodes if n.node_id in summed]
+    out = {}
+    for name, added in rest.items():
+        if name not in table[key]:
+            raise MergeInputError(f"the group table of {group} has no measure {name!r}")
+        total = table[key][name]
+        if total is None:
+            out[name] = MergedValue.withheld()
+            continue
+        # The members' own publications bound the truth; a total outside them is corrupt.
+        bounds = [n.contribution(key, name) for n in inside]
+        low, high = sum(b[0] for b in bounds), sum(b[1] for b in bounds)
+        if not low <= total <= high:
+            raise MergeInputError(
+                f"the group table's {name} {total} in {group} cell {key!r} lies outside"
+                f" [{low}, {high}] that its members' publications allow"
             )
+        out[name] = MergedValue(
+            total + added.low, total + added.high, added.suppressed_at, "group_table"
+        )
+    return out
 
 
 def _order(key: Key) -> tuple[int, tuple[tuple[int, int], ...]]:

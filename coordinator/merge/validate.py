@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from protocol import K_FLOOR, MessageInvalid, PublishedCube, QuerySpec, check_result
+from protocol import K_FLOOR, MessageInvalid, QuerySpec, check_result
 
 from ..errors import BadRequest
 from .model import LEVELS, Membership, NodeCube
 
-__all__ = ["MergeInputError", "published_cubes", "validate_memberships", "validate_result"]
+__all__ = ["MergeInputError", "validate_memberships", "validate_result"]
 
 
 class MergeInputError(BadRequest):
@@ -29,10 +29,10 @@ def validate_result(
     ``min_cell`` is the round's k: a result protected with less is refused.
     """
     try:
-        cube = check_result(spec, result, min_cell=K_FLOOR if min_cell is None else min_cell)
+        checked = check_result(spec, result, min_cell=K_FLOOR if min_cell is None else min_cell)
     except MessageInvalid as exc:
         raise MergeInputError(f"result of {node_id}: {exc}", subject=node_id) from None
-    return NodeCube(node_id, result["min_cell"], cube)
+    return NodeCube(node_id, result["min_cell"], checked.cube, checked.scope)
 
 
 def validate_memberships(
@@ -64,13 +64,3 @@ def validate_memberships(
             areas[level] = code
         out[node_id] = Membership(organisation, **areas)
     return out
-
-
-def published_cubes(
-    spec: QuerySpec, results: Mapping[str, Any], min_cell: int
-) -> dict[str, PublishedCube]:
-    """Check every node's result of a round and return its published cube, by node id."""
-    return {
-        node_id: validate_result(spec, result, node_id=node_id, min_cell=min_cell).cube
-        for node_id, result in results.items()
-    }

@@ -134,7 +134,10 @@ def _fail(agent: Agent, cycle: Cycle, task_id: str, reason: str) -> None:
 def _store(
     agent: Agent, cycle: Cycle, task_id: str, task: dict[str, Any], result: QueryResult
 ) -> None:
-    published = result.to_dict()
+    # A node in secure aggregation sends its overall values only: its breakdowns reach the
+    # coordinator summed with its groups'.  A node that declines sends its protected cube.
+    aggregates = agent.config.policy.secure_aggregation
+    published = result.headline() if aggregates else result.to_dict()
     try:
         # The coordinator's own check of a result, run here first: nothing malformed leaves.
         check_result(result.spec, published, min_cell=task["min_cell"])
@@ -145,22 +148,24 @@ def _store(
     # The canonical bytes are stored and sent as they are: a retry repeats them exactly.
     body = canonical_json(sign(payload, agent.node_key, agent.node_id))
     sha = digest(body)
-    report = result.protected.report
+    measures = [m.name for m in result.protected.cube.measures]
+    suppressed = sum(cell[name] is None for cell in published["cells"] for name in measures)
     cycle.run += 1
     agent.state.event(
         "task_run",
-        f"{task_id} ({result.spec.id}): {len(published['cells'])} cells, k={result.k},"
-        f" {report.primary + report.secondary} values suppressed",
+        f"{task_id} ({result.spec.id}): {published['scope']}, {len(published['cells'])} cells,"
+        f" k={result.k}, {suppressed} values suppressed",
         task_id=task_id,
         spec_hash=result.spec_hash,
         k=result.k,
+        scope=published["scope"],
         cells=len(published["cells"]),
-        suppressed=report.primary + report.secondary,
+        suppressed=suppressed,
     )
     # The exact finest cells stay here for secure aggregation; never sent in clear (and not
     # kept at all by a node that does not take part).
     cube = result.protected.cube
-    if agent.config.policy.secure_aggregation:
+    if aggregates:
         agent.state.aggregation.save_exact(
             task["round_id"],
             task_id,

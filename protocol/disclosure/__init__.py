@@ -5,21 +5,26 @@ no suppressed value can be narrowed below k (``audit``), the feasible bounds of 
 suppressed value (``suppressed_bounds``) and the audit run again on published values
 alone (``check_published``).
 
-Across cubes: the cells each group may sum by secure aggregation, chosen from the
-published cubes alone (``aggregation_cells``), and which exact group totals may be
-published beside the node cubes (``protect_linked``).  Group tables: the shown cells of
-overlapping groups protected jointly, with every provider in them (``protect_group_tables``).
+Across providers: the cells a round shows (``shown_keys``), a provider's headline
+(``protect_headline``), and the exact group tables of overlapping groups protected jointly,
+with every provider's headline beside them (``protect_group_tables``).
 """
 
 from ._audit import AuditResult, audit
 from ._bounds import Bound, PublishedCube, suppressed_bounds
 from ._cube import Cube, Key, MeasureDef
-from ._groups import GroupTables, protect_group_tables, shown_keys
-from ._layout import aggregation_cells
-from ._linked import LinkedResult, protect_linked
-from ._linked_table import MIN_MEMBERS, GroupId
+from ._groups import GroupTables, protect_group_tables
 from ._protect import ProtectedCube, SuppressionReport, primary_suppression, protect
 from ._recheck import check_published
+from ._round import protect_shown_tables
+from ._shown import (
+    MIN_MEMBERS,
+    GroupId,
+    Headline,
+    protect_headline,
+    shown_cell,
+    shown_keys,
+)
 
 __all__ = [
     "MIN_MEMBERS",
@@ -28,19 +33,20 @@ __all__ = [
     "Cube",
     "GroupId",
     "GroupTables",
+    "Headline",
     "Key",
-    "LinkedResult",
     "MeasureDef",
     "ProtectedCube",
     "PublishedCube",
     "SuppressionReport",
-    "aggregation_cells",
     "audit",
     "check_published",
     "primary_suppression",
     "protect",
     "protect_group_tables",
-    "protect_linked",
+    "protect_headline",
+    "protect_shown_tables",
+    "shown_cell",
     "shown_keys",
     "suppressed_bounds",
 ]

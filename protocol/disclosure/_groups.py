@@ -3,9 +3,11 @@
 A round publishes, per group (nation, network, region, province), the cells factsheets show: the
 overall value and every one-way breakdown (by year, by sex, by age band), summed exactly over the
 group's members.  Beside them stand the providers' own headline values (each provider's overall
-value, protected at the node).  The attacker holds all of it and knows that every member's one-way
-breakdowns add up to its overall value, that a numerator never exceeds its denominator and that
-counts are non-negative.  Unknowns are every member's value in every shown cell.
+value, protected at the node).  The attacker holds all of it and knows that every member's
+one-way breakdowns add up to its overall value, that a numerator never exceeds its denominator,
+that counts are non-negative, and at which cells (``floors``: the first and last year a page
+shows) the members counted at least one unit.  Unknowns are every member's value in every
+shown cell.
 
 1. Primary: a group value in 1..k-1, a numerator under a denominator in 1..k-1 or with a
    complement in 1..k-1 is withheld (the node's own primary rules, on the group's values).
@@ -31,11 +33,11 @@ import numpy as np
 from ..errors import DisclosureError
 from ._binding import Binding
 from ._cube import Cube, Key, MeasureDef
-from ._linked_table import MIN_MEMBERS, GroupId
 from ._lp import LinearSystem, Row, intervals, least_point
 from ._protect import SECONDARY, SUM_FOLLOWS_COUNT, primary_suppression
+from ._shown import MIN_MEMBERS, GroupId
 
-__all__ = ["GroupTables", "protect_group_tables", "shown_keys"]
+__all__ = ["GroupTables", "protect_group_tables"]
 
 TOLERANCE = 1e-6
 
@@ -58,26 +60,23 @@ class GroupTables:
     rounds: int
 
 
-def shown_keys(dimensions: Sequence[str], domains: Mapping[str, Sequence[object]]) -> list[Key]:
-    """Return the cells factsheets show: the overall value, then each one-way breakdown."""
-    top: Key = (None,) * len(dimensions)
-    keys = [top]
-    for i, dim in enumerate(dimensions):
-        keys += [(*top[:i], value, *top[i + 1 :]) for value in domains[dim]]
-    return keys
-
-
 def protect_group_tables(
     tables: Mapping[GroupId, Mapping[Key, Mapping[str, int]]],
     groups: Mapping[GroupId, Sequence[str]],
     measures: Sequence[MeasureDef],
     k: int,
     headlines: Mapping[str, Mapping[str, int | None]] | None = None,
+    floors: Sequence[Key] = (),
 ) -> GroupTables:
-    """Withhold group values until nothing published narrows a count of 1..k-1 below k."""
+    """Withhold group values until nothing published narrows a count of 1..k-1 below k.
+
+    ``groups`` names the members each table sums; ``headlines`` each provider's published
+    overall values (None: suppressed); at each of ``floors`` the members together counted
+    at least one unit, as anyone can tell from the cells a page shows.
+    """
     if k < 1:
         raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
-    audit = _GroupAudit(tables, groups, tuple(measures), k, headlines or {})
+    audit = _GroupAudit(tables, groups, tuple(measures), k, headlines or {}, floors)
     reasons: dict[Cell, str] = dict(audit.primary)
     lps = rounds = 0
     while True:
@@ -92,7 +91,7 @@ def protect_group_tables(
         if not chosen:
             raise DisclosureError(
                 f"{narrow[0][0]} stays narrower than k={k} with every group value withheld:"
-                " a provider's headline was not protected with k"
+                " a provider's own publication was not protected with k"
             )
         for cell in chosen:
             reasons[cell] = SECONDARY
@@ -109,20 +108,23 @@ class _GroupAudit:
         measures: tuple[MeasureDef, ...],
         k: int,
         headlines: Mapping[str, Mapping[str, int | None]],
+        floors: Sequence[Key],
     ) -> None:
         self.k = k
-        self.tables = tables
+        # One order, whatever the caller's: the same tables always withhold the same values.
+        self.tables = {group: tables[group] for group in sorted(tables)}
         self.measures = measures
         self.counts = [m for m in measures if m.kind == "count"]
-        self.members = {g: tuple(dict.fromkeys(groups[g])) for g in tables}
+        self.members = {g: tuple(sorted(set(groups[g]))) for g in self.tables}
         for group, members in self.members.items():
             if len(members) < MIN_MEMBERS:
                 raise DisclosureError(
                     f"group {group} has {len(members)} member(s), fewer than {MIN_MEMBERS}"
                 )
-        self.keys = _common_keys(tables)
+        self.keys = _common_keys(self.tables)
         self.top: Key = next(key for key in self.keys if all(v is None for v in key))
         self.headlines = headlines
+        self.floors = floors
         self.primary = self._primary()
         nodes = sorted({n for members in self.members.values() for n in members})
         self.x: dict[tuple[str, Key, str], int] = {}
@@ -174,6 +176,10 @@ class _GroupAudit:
             row = {self.x[(node, key, name)]: 1.0 for node in self.members[group]}
             row[var] = -1.0
             system.add_eq(row, 0.0)
+        for key in self.floors:
+            for m in self.counts:
+                if m.parent is None:
+                    system.add_le({self.x[(node, key, m.name)]: -1.0 for node in nodes}, -1.0)
         return system
 
     def _targets(self, nodes: list[str]) -> tuple[list[Row], list[tuple]]:

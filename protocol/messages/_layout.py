@@ -1,13 +1,14 @@
 """The layout of a secure-aggregation vector: which cells, which measures, in what order.
 
-The vector holds the exact values of the cells a ``layout`` lists, finest cells
-or margins (``null`` = every value), each cell's measures in order::
+The vector holds the exact values of the cells a ``layout`` lists, each cell's
+measures in order::
 
     {"dimensions": ["year", "sex"], "measures": ["denominator", "numerator"],
-     "cells": [[null, null], [2023, null], [2023, "F"]]}
+     "cells": [[null, null], [2023, null], [2024, null], [null, "F"], [null, "M"]]}
 
-The coordinator chooses the cells before aggregation (``aggregation_cells``) so
-that no total it learns determines a node's suppressed value.
+A layout lists only cells factsheets show (``shown_cell``): the overall value
+(every dimension ``null``) and one-way breakdowns.  A member refuses any other:
+a two-way total of its group is more than any page needs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..crypto import canonical_json
-from ..disclosure import Key
+from ..disclosure import Key, shown_cell
 from ..errors import AggregationError
 
 __all__ = ["flatten_cells", "layout_hash", "layout_keys", "unflatten_vector"]
@@ -35,6 +36,10 @@ def layout_keys(layout: Mapping[str, Any]) -> list[Key]:
     for cell in layout["cells"]:
         if not isinstance(cell, list | tuple) or len(cell) != width:
             raise AggregationError(f"layout cell {cell!r} does not name {width} dimension value(s)")
+        if not shown_cell(tuple(cell)):
+            raise AggregationError(
+                f"layout cell {cell!r} fixes more than one dimension: only shown cells are summed"
+            )
         keys.append(tuple(cell))
     if len(set(keys)) != len(keys):
         raise AggregationError("the layout lists a cell twice")

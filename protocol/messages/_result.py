@@ -1,7 +1,14 @@
-"""``lhs.result/1``: a node's protected cube of one task, and the one check of such a cube.
+"""``lhs.result/1``: what a node publishes of one task, and the one check of it.
 
-Both sides use ``check_result``: the node on its own cube before it signs it, the coordinator
-on every upload (with the LP audit run again on the published values) and before a merge.
+A result has a ``scope``.  ``headline`` (a node that takes part in secure aggregation): one
+cell, the overall value of every measure, protected at the node, and ``years``, the first and
+last year it counted units in; the node's breakdowns reach the coordinator only summed with
+its group's.  ``cube`` (a node whose policy declines secure aggregation): every finest cell
+and margin, protected at the node.
+
+Both sides use ``check_result``: the node on its own result before it signs it, the
+coordinator on every upload (with the LP audit run again on the published values) and before
+a merge.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from ..disclosure import MeasureDef, PublishedCube, check_published
 from ..errors import AuditFailed, MessageInvalid, ProtocolError
 from ..spec import (
     K_FLOOR,
+    YEARS,
     QuerySpec,
     SumDaysMeasure,
     UnitsMeasure,
@@ -27,8 +35,12 @@ from ._time import utcnow, write_time
 from ._types import RESULT
 
 __all__ = [
+    "CUBE",
+    "HEADLINE",
     "MAX_CELLS",
     "RESULT_FIELDS",
+    "SCOPES",
+    "CheckedResult",
     "ResultMessage",
     "check_result",
     "check_result_message",
@@ -39,8 +51,27 @@ __all__ = [
 MAX_CELLS = 200_000
 """The most cells one result may hold."""
 
-RESULT_FIELDS = frozenset({"query", "version", "spec_hash", "min_cell", "cells"})
-"""The fields of a published cube."""
+HEADLINE = "headline"
+"""Scope of a result that holds the overall values only (and the years counted)."""
+CUBE = "cube"
+"""Scope of a result that holds every finest cell and margin."""
+SCOPES = (HEADLINE, CUBE)
+
+RESULT_FIELDS = {
+    CUBE: frozenset({"query", "version", "spec_hash", "min_cell", "scope", "cells"}),
+    HEADLINE: frozenset({"query", "version", "spec_hash", "min_cell", "scope", "cells", "years"}),
+}
+"""The fields of a result, by scope."""
+
+
+@dataclass(frozen=True)
+class CheckedResult:
+    """A result that passed ``check_result``: its scope, its cube and the years it counted."""
+
+    scope: str
+    cube: PublishedCube
+    years: tuple[int, int] | None = None
+    """Headline only: the first and last year with units (None: none, or no year dimension)."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +137,8 @@ def _bad(message: str) -> MessageInvalid:
 
 def check_result(
     spec: QuerySpec, result: Any, *, min_cell: int = K_FLOOR, audit: bool = False
-) -> PublishedCube:
-    """Return ``result`` as the published cube of ``spec`` protected with ``min_cell`` or more.
+) -> CheckedResult:
+    """Return ``result`` as the published result of ``spec`` protected with ``min_cell`` or more.
 
     Raise MessageInvalid (``bad_result``, ``spec_hash_mismatch``, ``min_cell_too_low``, or
     with ``audit`` ``result_discloses``) naming the first problem.  ``audit`` runs the LP
@@ -116,9 +147,14 @@ def check_result(
     """
     if not isinstance(result, Mapping):
         raise _bad("the result is not an object")
-    if set(result) != RESULT_FIELDS:
+    scope = result.get("scope")
+    if scope not in SCOPES:
+        raise _bad(f"scope must be one of {list(SCOPES)}, not {str(scope)[:40]!r}")
+    fields = RESULT_FIELDS[scope]
+    if set(result) != fields:
         raise _bad(
-            f"a result must have exactly the fields {sorted(RESULT_FIELDS)}, not {sorted(result)}"
+            f"a {scope} result must have exactly the fields {sorted(fields)},"
+            f" not {sorted(map(str, result))}"
         )
     if result["query"] != spec.id or result["version"] != spec.version:
         raise _bad(
@@ -145,6 +181,13 @@ def check_result(
     for i, cell in enumerate(cells):
         if isinstance(cell, Mapping):
             _check_dimension_values(spec, cell, i)
+    years = None
+    if scope == HEADLINE:
+        top = len(cells) == 1 and isinstance(cells[0], Mapping)
+        top = top and all(cells[0].get(d) is None for d in spec.dimensions)
+        if not top:
+            raise _bad("a headline result holds one cell, the overall value (every dimension null)")
+        years = _check_years(spec, result["years"])
     try:
         cube = PublishedCube.from_rows(spec.dimensions, measure_defs(spec), cells)
         if audit:
@@ -155,7 +198,23 @@ def check_result(
         ) from None
     except ProtocolError as exc:
         raise _bad(str(exc)) from None
-    return cube
+    return CheckedResult(scope, cube, years)
+
+
+def _check_years(spec: QuerySpec, years: Any) -> tuple[int, int] | None:
+    if years is None:
+        return None
+    if "year" not in spec.dimensions:
+        raise _bad("years must be null: the spec has no year dimension")
+    first, last = YEARS[0], YEARS[-1]
+    if (
+        not isinstance(years, list)
+        or len(years) != 2
+        or not all(is_whole(y, first, last) for y in years)
+        or years[0] > years[1]
+    ):
+        raise _bad(f"years must be null or [first, last], whole years {first}-{last}, in order")
+    return years[0], years[1]
 
 
 def _check_dimension_values(spec: QuerySpec, cell: Mapping[str, Any], i: int) -> None:

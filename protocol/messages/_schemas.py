@@ -6,6 +6,7 @@ from typing import Any
 
 from ..spec import K_FLOOR
 from ._aggregation import MAX_DECLINE_REASON
+from ._result import SCOPES
 from ._task import TASK_FIELDS
 from ._types import (
     AGG_DECLINE,
@@ -101,16 +102,29 @@ _EXCHANGE: dict[str, Any] = {
     ),
     "TaskEnvelope": _envelope("TaskPayload", "A task signed by the coordinator."),
     "Cube": _object(
-        ["query", "version", "spec_hash", "min_cell", "cells"],
+        ["query", "version", "spec_hash", "min_cell", "scope", "cells"],
         {
             "query": {"type": "string"},
             "version": {"type": "integer"},
             "spec_hash": schema_ref("SpecHash"),
             "min_cell": schema_ref("MinCell"),
+            "scope": {
+                "enum": list(SCOPES),
+                "description": "headline: the overall values only (a node in secure"
+                " aggregation); cube: every finest cell and margin.",
+            },
+            "years": {
+                "type": ["array", "null"],
+                "items": {"type": "integer"},
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "Headline only: the first and last year the node counted"
+                " units in (null: none, or no year dimension).",
+            },
             "cells": {
                 "type": "array",
-                "description": "Every finest cell and margin: dimension values (null = all)"
-                " and measures (null = suppressed).",
+                "description": "Headline: the one overall cell; cube: every finest cell and"
+                " margin.  Dimension values (null = all) and measures (null = suppressed).",
                 "items": {
                     "type": "object",
                     "additionalProperties": {"type": ["integer", "string", "null"]},
@@ -146,8 +160,8 @@ _AGGREGATION: dict[str, Any] = {
                 "type": "object",
                 "required": ["dimensions", "measures", "cells"],
                 "description": (
-                    "The cells summed (finest or margins, null = every value), chosen so that"
-                    " no total determines a node's suppressed value; measures per cell."
+                    "The cells summed: the overall value and every one-way breakdown"
+                    " (null = every value), the cells factsheets show; measures per cell."
                 ),
             },
             "layout_hash": schema_ref("SpecHash"),

@@ -75,6 +75,7 @@ def published(spec_yaml: str, k: int = 10) -> dict[str, Any]:
         "version": spec.version,
         "spec_hash": spec_hash(spec),
         "min_cell": k,
+        "scope": "cube",
         "cells": [dict(c) for c in cube_rows(spec_yaml, k)],
     }
 

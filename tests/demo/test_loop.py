@@ -1,8 +1,10 @@
-"""`lhs demo`: the whole loop over HTTP, and its national figures equal a hand computation.
+"""`lhs demo`: the whole loop over HTTP, every page against a hand computation and an attacker.
 
 The hand computation is tests/reference.py (pandas, written from the contract alone) run on
-every demo node's extract and summed: wherever the national factsheet marks a value exact,
-it must equal that sum; wherever it gives an interval, the sum must lie inside it.
+every demo node's extract and summed: wherever a factsheet marks a value exact, it must equal
+that sum; wherever it gives an interval, the sum must lie inside it.  The independent
+attacker (tests/attacker.py) reads every page and every provider's headline on the
+benchmark pages, and must narrow no count of 1..k-1 below k.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from click.testing import CliRunner
 
 from demo.loop import NETWORKS, PROVIDERS
 from lhs.cli import cli
+from protocol import K_FLOOR, load_spec, measure_defs
+from queries import library_paths
+from tests.attacker import Published, narrowed
 from tests.reference import load_extract, reference
 
 SPECS = ("hospital_admission_last_30d", "hip_fracture_los")
@@ -56,6 +61,8 @@ def _check(value: dict, expected: int) -> int:
     if value["status"] == "exact":
         assert value["value"] == expected
         return 1
+    if value["status"] == "withheld":
+        return 0
     high = value["high"] if value["high"] is not None else float("inf")  # null: unbounded
     assert value["low"] <= expected <= high
     return 0
@@ -94,7 +101,6 @@ def test_national_figures_equal_the_hand_computation(demo: Path, indicator: str)
     exact = 0
     for name, value in found["overall"]["counts"].items():
         exact += _check(value, int(hand[name].sum()))
-    # Breakdowns: exact where every node published the margin, else an interval around it.
     if indicator == "hospital_admission_last_30d":  # common enough that every node publishes it
         assert exact == len(names), "the national totals are exact"
     _check_breakdowns(found, hand)
@@ -114,4 +120,74 @@ def test_every_area_equals_the_hand_computation_where_published(demo: Path, indi
         for name, value in found["overall"]["counts"].items():
             exact += _check(value, int(hand[name].sum()))
         exact += _check_breakdowns(found, hand)
+        # Every member took part in the exact sums: a value is exact or withheld, never a range.
+        assert not found["incomplete"], page
     assert exact > 0, "some published value is exact"
+
+
+def _page_values(found: dict, dims: tuple[str, ...]) -> dict[tuple, dict[str, int | None]]:
+    """Return a page's published counts by shown cell: exact values, None where withheld."""
+    top = (None,) * len(dims)
+    rows = [(top, found["overall"])]
+    for breakdown in found["breakdowns"]:
+        i = dims.index(breakdown["dimension"])
+        for row in breakdown["rows"]:
+            label = SEX.get(row["label"], row["label"])
+            value: object = int(label) if breakdown["dimension"] == "year" else label
+            rows.append(((*top[:i], value, *top[i + 1 :]), row))
+    return {
+        key: {
+            n: v.get("value") if v["status"] == "exact" else None for n, v in row["counts"].items()
+        }
+        for key, row in rows
+    }
+
+
+@pytest.mark.parametrize("indicator", SPECS)
+def test_an_attacker_with_every_page_narrows_no_small_count(demo: Path, indicator: str) -> None:
+    spec = load_spec(next(p for p in library_paths() if p.stem == indicator))
+    dims = tuple(spec.dimensions)
+    values, groups = {}, {}
+    for page in sorted((demo / "factsheets").glob("*/*.json")):
+        sheet = json.loads(page.read_text())
+        found = sheet.get("kind") == "factsheet" and next(
+            i for i in sheet["indicators"] if i["id"] == indicator
+        )
+        if found and not found["withheld"]:
+            group = (sheet["level"], sheet["area"])
+            values[group] = _page_values(found, dims)
+            groups[group] = _members(*group)
+    bench = json.loads((demo / "factsheets" / "benchmark" / f"{indicator}.json").read_text())
+    headlines = {
+        p["node"]: {
+            n: v.get("value") if v["status"] == "exact" else None for n, v in p["counts"].items()
+        }
+        for p in bench["providers"]
+    }
+    keys = list(values[("national", "NL")])
+    years = [key[0] for key in keys if key[0] is not None]
+    floors = [key for key in keys if key[0] in (years[0], years[-1])]
+    truth = {}
+    for p in PROVIDERS:
+        cube = reference(load_extract(demo / "nodes" / p.node_id / "extract"), indicator)
+        truth[p.node_id] = {key: _hand_cell(cube, dims, key) for key in keys}
+    seen = Published(dims, keys, measure_defs(spec), groups, values, headlines, floors)
+    assert narrowed(seen, truth, K_FLOOR) == []
+    # The same pages with every withheld value shown would give small counts away.
+    shown = {g: {key: _hand_sum(truth, groups[g], key) for key in keys} for g in groups}
+    assert narrowed(
+        Published(dims, keys, measure_defs(spec), groups, shown, headlines, floors), truth, K_FLOOR
+    )
+
+
+def _hand_cell(cube: pd.DataFrame, dims: tuple[str, ...], key: tuple) -> dict[str, int]:
+    part = cube
+    for dim, value in zip(dims, key, strict=True):
+        if value is not None:
+            part = part[part[dim].astype(str) == str(value)]
+    return {c: int(part[c].sum()) for c in cube.columns if c not in dims}
+
+
+def _hand_sum(truth: dict, members: list[str], key: tuple) -> dict[str, int]:
+    names = truth[members[0]][key]
+    return {n: sum(truth[m][key][n] for m in members) for n in names}

@@ -88,7 +88,8 @@ def los() -> QueryResult:
 def test_json_one_result_keeps_nulls_and_every_cell(opioid: QueryResult) -> None:
     text = render([opioid], "json")
     payload = json.loads(text)
-    assert list(payload) == ["query", "version", "spec_hash", "min_cell", "cells"]
+    assert list(payload) == ["query", "version", "spec_hash", "min_cell", "scope", "cells"]
+    assert payload["scope"] == "cube"
     assert payload["query"] == "opioid_last_90d" and payload["version"] == 1
     assert payload["spec_hash"] == spec_hash(SPECS["opioid_last_90d"])
     assert payload["min_cell"] == 10

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import strategies as st
 
 from protocol import Cube, MeasureDef, PublishedCube
-from tests.linked_world import DEN, NUM
+from tests.attacker import DEN, NUM
 
 SUM = MeasureDef("days", "sum", parent="denominator")
 

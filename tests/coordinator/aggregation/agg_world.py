@@ -20,6 +20,7 @@ from protocol import (
     pairwise_seeds,
     parse_spec,
     protect,
+    protect_headline,
     sign,
     spec_hash,
 )
@@ -64,17 +65,27 @@ class Member:
         """Return the node id."""
         return self.node.id
 
-    def answer_round(self) -> int:
-        """Poll for the round's task and upload the protected cube; return the round id."""
+    def answer_round(self, scope: str = "headline") -> int:
+        """Poll for the round's task and upload its result; return the round id.
+
+        ``headline`` (taking part in secure aggregation): the overall values and the years;
+        ``cube``: the whole protected cube, as a node that declines sends it.
+        """
         (task,) = self.node.tasks()
         spec = parse_spec(task["spec"])
+        k = task["min_cell"]
         result = {
             "query": spec.id,
             "version": spec.version,
             "spec_hash": spec_hash(spec),
-            "min_cell": task["min_cell"],
-            "cells": protect(self.cube, task["min_cell"]).rows(),
+            "min_cell": k,
+            "scope": scope,
+            "cells": protect(self.cube, k).rows(),
         }
+        if scope == "headline":
+            values, years = protect_headline(self.cube, k)
+            result["cells"] = [{"year": None, "sex": None, **values}]
+            result["years"] = list(years) if years else None
         response = self.node.upload(self.node.result_envelope(task, result))
         assert response.status_code == 201, response.json
         return task["round_id"]

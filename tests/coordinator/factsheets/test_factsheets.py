@@ -57,6 +57,7 @@ def published(spec: QuerySpec, cells: Mapping[Any, tuple]) -> dict:
         "version": spec.version,
         "spec_hash": spec_hash(spec),
         "min_cell": 10,
+        "scope": "cube",
         "cells": [{"sex": k, **dict(zip(names, v, strict=True))} for k, v in cells.items()],
     }
 
@@ -85,8 +86,10 @@ def _round(spec: QuerySpec, scale: int) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     out = tmp_path_factory.mktemp("factsheets")
+    # The nation's table withholds its overall numerator (the joint protection's choice).
+    table = {("national", "NL"): {(None,): {"denominator": 285, "numerator": None}}}
     round_set = [
-        (RATE, merge(RATE, _round(RATE, 1), MEMBERS)),
+        (RATE, merge(RATE, _round(RATE, 1), MEMBERS, group_tables=table)),
         (LOS, merge(LOS, _round(LOS, 6), MEMBERS)),
     ]
     names = {("network", "A"): "Netwerk <A> & co"}
@@ -160,6 +163,28 @@ def _check_row(cells: dict, row_id: str, columns: list[dict], row: dict) -> None
         text = cells[(row_id, "figure")]
         assert numbers(text) == expected(row["figure"]), (row_id, text, row["figure"])
         assert ("incomplete" in text) == (row["figure"]["status"] == "incomplete")
+
+
+def test_a_value_the_group_table_withholds_reads_withheld(site) -> None:
+    out, _ = site
+    page = json.loads((out / "national" / "NL.json").read_text())
+    rate = next(i for i in page["indicators"] if i["id"] == RATE.id)
+    overall = rate["overall"]
+    assert overall["counts"]["denominator"] == {
+        "status": "exact",
+        "value": 285,
+        "source": "group_table",
+    }
+    assert overall["counts"]["numerator"] == {
+        "status": "withheld",
+        "reason": "to protect small numbers",
+    }
+    assert overall["figure"] == {"status": "withheld", "reason": "to protect small numbers"}
+    parser = Cells()
+    parser.feed((out / "national" / "NL.html").read_text())
+    row = f"{RATE.id}|all|All"
+    assert parser.cells[(row, "numerator")] == "withheld: to protect small numbers"
+    assert parser.cells[(row, "figure")] == "withheld: to protect small numbers"
 
 
 def test_every_page_has_a_json_twin_and_the_index_links_them_all(site) -> None:

@@ -18,7 +18,16 @@ from coordinator.merge.model import FEWER_THAN_3, ExactTotals
 from coordinator.merge.services import merge
 from coordinator.merge.validate import MergeInputError, validate_result
 from node.runner import QueryResult
-from protocol import Cube, QuerySpec, load_spec, measure_defs, parse_spec, protect, spec_hash
+from protocol import (
+    Cube,
+    QuerySpec,
+    load_spec,
+    measure_defs,
+    parse_spec,
+    protect,
+    shown_keys,
+    spec_hash,
+)
 from queries import library_paths
 
 MEMBERS: dict[str, dict[str, Any]] = {
@@ -50,10 +59,20 @@ def published(spec: QuerySpec, cells: Mapping[Any, tuple]) -> dict:
         "version": spec.version,
         "spec_hash": spec_hash(spec),
         "min_cell": 10,
+        "scope": "cube",
         "cells": [
             {dim: key, **dict(zip(names, values, strict=True))} for key, values in cells.items()
         ],
     }
+
+
+def headline(spec: QuerySpec, values: tuple, years: list[int] | None = None) -> dict:
+    """Return a node's headline result: its overall values only."""
+    names = [m.name for m in spec.measures]
+    top = dict.fromkeys(spec.dimensions)
+    result = {**published(spec, {}), "scope": "headline", "years": years}
+    result["cells"] = [{**top, **dict(zip(names, values, strict=True))}]
+    return result
 
 
 FULL = {
@@ -102,7 +121,7 @@ def test_groups_with_fewer_than_3_providers_are_withheld() -> None:
     assert ("province", "NH") in merged.groups and ("province", None) not in merged.groups
 
 
-def test_years_outside_a_nodes_grid_count_as_zero() -> None:
+def test_years_outside_a_nodes_cube_count_as_zero() -> None:
     spec = spec_with("opioid_last_90d", ["year"])
     results = {
         "n1": published(spec, {2019: (20, 10), 2020: (30, 10), None: (50, 20)}),
@@ -163,71 +182,85 @@ def test_bad_memberships_are_refused(members: dict, message: str) -> None:
         merge(SPEC, FULL, members)
 
 
-def test_exact_totals_replace_intervals_and_are_checked() -> None:
-    results = {
-        **FULL,
-        "n3": published(
-            SPEC, {"F": (None, None), "M": (30, 15), "U": (None, None), None: (45, 20)}
-        ),
+def test_group_tables_give_exact_or_withheld_values_and_are_checked() -> None:
+    results = {n: headline(SPEC, values) for n, values in (("n1", (90, 45)), ("n2", (60, 22)))}
+    results["n3"] = headline(SPEC, (45, None))
+    tables: ExactTotals = {
+        ("national", "NL"): {
+            (None,): {"denominator": 195, "numerator": 87},
+            ("F",): {"denominator": 80, "numerator": None},
+            ("M",): {"denominator": 100, "numerator": 50},
+            ("U",): {"denominator": 15, "numerator": 7},
+        }
     }
-    totals: ExactTotals = {("national", "NL"): {("F",): {"denominator": 80, "numerator": None}}}
-    cell = merge(SPEC, results, MEMBERS, exact_totals=totals).group("national", "NL").cells[("F",)]
+    merged = merge(SPEC, results, MEMBERS, group_tables=tables)
+    cell = merged.group("national", "NL").cells[("F",)]
     assert cell["denominator"].exact and cell["denominator"].value == 80
-    assert cell["denominator"].source == "exact_total"
-    assert not cell["numerator"].exact  # withheld from the exact total: the interval stands
-    bad: ExactTotals = {("national", "NL"): {("F",): {"denominator": 90}}}
-    with pytest.raises(MergeInputError, match="outside \\[70, 85\\]"):
-        merge(SPEC, results, MEMBERS, exact_totals=bad)
+    assert cell["denominator"].source == "group_table"
+    # Withheld by the joint protection: withheld, not an interval around the truth.
+    assert cell["numerator"].source == "withheld" and cell["numerator"].value is None
+    assert cell["numerator"].to_dict() == {"exact": False, "withheld": True, "source": "withheld"}
+    # Networks without a table sum their members' headlines: no breakdown, the overall only.
+    network = merged.group("network", "A")
+    assert list(network.cells) == [(None,)] and network.cells[(None,)]["denominator"].value == 195
+    bad = {("national", "NL"): {(None,): {"denominator": 194, "numerator": 87}}}
+    with pytest.raises(MergeInputError, match="outside \\[195, 195\\]"):
+        merge(SPEC, results, MEMBERS, group_tables=bad)
     with pytest.raises(MergeInputError, match="fewer than 3"):
-        merge(SPEC, results, MEMBERS, exact_totals={("network", "B"): {("F",): {}}})
+        merge(SPEC, results, MEMBERS, group_tables={("network", "B"): {("F",): {}}})
     with pytest.raises(MergeInputError, match="unknown group"):
-        merge(SPEC, results, MEMBERS, exact_totals={("network", "Z"): {}})
-    with pytest.raises(MergeInputError, match="no cell"):
-        merge(SPEC, results, MEMBERS, exact_totals={("national", "NL"): {("X",): {}}})
+        merge(SPEC, results, MEMBERS, group_tables={("network", "Z"): {}})
 
 
-def test_a_total_of_some_members_is_completed_by_the_others_published_values() -> None:
-    # The nation's total sums n1, n2 and n3 only (n4 and n5 dropped out of the aggregation):
-    # n4 and n5 published F, so F is exact; n5 hid U, so U stays an interval, narrower.
+def test_members_outside_the_table_add_what_they_published() -> None:
+    # The nation's table sums n1, n2 and n3; n4 declined (it published its cube) and n5
+    # dropped out (it published its headline): their values make ranges only where they hid.
     results = {
-        **FULL,
-        "n3": published(
-            SPEC, {"F": (None, None), "M": (30, 15), "U": (None, None), None: (45, 20)}
-        ),
+        "n1": headline(SPEC, (90, 45)),
+        "n2": headline(SPEC, (60, 22)),
+        "n3": headline(SPEC, (60, 25)),
         "n4": published(SPEC, {"F": (20, 5), "M": (15, 5), "U": (0, 0), None: (35, 10)}),
-        "n5": published(SPEC, {"F": (12, 0), "M": (None, None), "U": (None, None), None: (38, 14)}),
+        "n5": headline(SPEC, (38, 14)),
     }
     summed = {("national", "NL"): ["n1", "n2", "n3"]}
-    totals: ExactTotals = {
-        ("national", "NL"): {("F",): {"denominator": 80}, ("U",): {"denominator": 15}}
+    tables: ExactTotals = {
+        ("national", "NL"): {
+            (None,): {"denominator": 210, "numerator": 92},
+            ("F",): {"denominator": 95, "numerator": 41},
+            ("M",): {"denominator": 105, "numerator": 51},
+            ("U",): {"denominator": 10, "numerator": None},
+        }
     }
-    nation = merge(SPEC, results, MEMBERS, exact_totals=totals, exact_members=summed).group(
+    nation = merge(SPEC, results, MEMBERS, group_tables=tables, summed=summed).group(
         "national", "NL"
     )
-    rest_f = sum(results[n]["cells"][0]["denominator"] for n in ("n4", "n5"))
-    assert nation.cells[("F",)]["denominator"].value == 80 + rest_f
-    assert nation.cells[("F",)]["denominator"].source == "exact_total"
-    u = nation.cells[("U",)]["denominator"]
-    plain = merge(SPEC, results, MEMBERS).group("national", "NL").cells[("U",)]["denominator"]
-    assert not u.exact and u.suppressed_at == 1
-    assert plain.low <= u.low and u.high < plain.high
+    top = nation.cells[(None,)]["denominator"]
+    assert top.exact and top.value == 210 + 35 + 38 and top.source == "group_table"
+    f = nation.cells[("F",)]["denominator"]
+    assert (f.low, f.high) == (95 + 20, 95 + 20 + 38) and not f.exact and f.suppressed_at == 1
+    assert nation.cells[("U",)]["numerator"].source == "withheld"
     # The bounds check applies to the members summed, not to the whole group.
-    with pytest.raises(MergeInputError, match="outside \\[70, 85\\]"):
-        merge(
-            SPEC,
-            results,
-            MEMBERS,
-            exact_totals={("national", "NL"): {("F",): {"denominator": 80 + rest_f}}},
-            exact_members=summed,
-        )
+    with pytest.raises(MergeInputError, match="outside \\[210, 210\\]"):
+        tables_bad = {("national", "NL"): {(None,): {"denominator": 245, "numerator": 92}}}
+        merge(SPEC, results, MEMBERS, group_tables=tables_bad, summed=summed)
     with pytest.raises(MergeInputError, match="without a result: \\['n9'\\]"):
         merge(
-            SPEC,
-            results,
-            MEMBERS,
-            exact_totals=totals,
-            exact_members={("national", "NL"): ["n1", "n2", "n9"]},
+            SPEC, results, MEMBERS, group_tables=tables, summed={("national", "NL"): ["n1", "n9"]}
         )
+
+
+def test_a_headline_bounds_its_breakdowns_by_its_overall_value() -> None:
+    spec = spec_with("opioid_last_90d", ["year"])
+    node = validate_result(spec, headline(spec, (50, 20), [2019, 2020]), node_id="n1")
+    assert node.scope == "headline"
+    assert node.contribution((None,), "denominator") == (50, 50, False)
+    # The years it counted are the coordinator's to lay out sums, not to narrow a range.
+    assert node.contribution((2019,), "denominator") == (0, 50, True)
+    assert node.contribution((2021,), "denominator") == (0, 50, True)
+    hidden = validate_result(spec, headline(spec, (None, None), [2021, 2021]), node_id="n2")
+    assert hidden.contribution((2021,), "numerator")[:2] == (0, math.inf)
+    empty = validate_result(spec, headline(spec, (0, 0)), node_id="n3")
+    assert empty.contribution((2020,), "numerator") == (0, 0, False)
 
 
 def test_json_form_marks_unbounded_intervals_as_null() -> None:
@@ -305,18 +338,37 @@ _SPECS = {
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rounds())
-def test_true_merged_total_always_lies_inside_the_interval(case) -> None:
+@given(rounds(), st.data())
+def test_true_merged_total_always_lies_inside_the_interval(case, data) -> None:
     spec, cubes, members = case
-    results = {
-        node: QueryResult(spec, spec_hash(spec), protect(cube, 10)).to_dict()
-        for node, cube in cubes.items()
-    }
-    merged = merge(spec, results, members, min_cell=10)
+    # Some nodes send their headline (and take part in the nation's table), the rest a cube.
+    heads = data.draw(st.sets(st.sampled_from(sorted(cubes))), label="headline nodes")
+    results = {}
+    for node, cube in cubes.items():
+        found = QueryResult(spec, spec_hash(spec), protect(cube, 10))
+        results[node] = found.headline() if node in heads else found.to_dict()
+    tables, summed = {}, {}
+    if len(heads) >= 3:
+        years = sorted({k[0] for c in cubes.values() for k in c.cells if k[0] is not None})
+        keys = shown_keys(spec.dimensions, {"year": years, "sex": list(SEXES)})
+        names = [m.name for m in measure_defs(spec)]
+        table = {
+            key: {
+                n: None
+                if data.draw(st.booleans(), label="withheld")
+                else sum(cubes[h].cells.get(key, {}).get(n, 0) for h in heads)
+                for n in names
+            }
+            for key in keys
+        }
+        tables, summed = {("national", "NL"): table}, {("national", "NL"): sorted(heads)}
+    merged = merge(spec, results, members, group_tables=tables, summed=summed, min_cell=10)
     for group in merged.groups.values():
         assert group.published == (group.providers >= 3)
         for key, values in group.cells.items():
             for name, value in values.items():
+                if value.source == "withheld":
+                    continue
                 truth = sum(cubes[n].cells.get(key, {}).get(name, 0) for n in group.nodes)
                 assert value.low <= truth <= value.high
                 if value.exact:

@@ -32,7 +32,11 @@ def test_library_task_runs_and_its_signed_result_is_stored_once(
     assert payload["spec_hash"] == envelope["payload"]["spec_hash"]
     result = payload["result"]
     assert result["query"] == "hip_fracture_los" and result["min_cell"] == 12  # max(10, 12)
-    assert any(c["admissions"] is not None for c in result["cells"])
+    # In secure aggregation (the default) only the overall values leave, with the years seen.
+    assert result["scope"] == "headline"
+    (cell,) = result["cells"]
+    assert (cell["year"], cell["sex"], cell["age_band"]) == (None, None, None)
+    assert result["years"] is None or result["years"][0] <= result["years"][1]
     assert stored["key_id"] == key_id(agent.node_key)
     assert _events(agent)[-6:] == [
         "poll", "task_seen", "task_approved", "task_run", "result_stored", "upload",
@@ -46,14 +50,14 @@ def test_a_result_that_fails_the_result_check_never_leaves(
     agent: Agent, fake: FakeCoordinator, library_spec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A fault between protection and signing (here: a negative count) fails the task here.
-    original = QueryResult.to_dict
+    original = QueryResult.headline
 
     def broken(self: QueryResult) -> dict:
         published = original(self)
         published["cells"][0] = {**published["cells"][0], "admissions": -1}
         return published
 
-    monkeypatch.setattr(QueryResult, "to_dict", broken)
+    monkeypatch.setattr(QueryResult, "headline", broken)
     envelope = fake.issue(fake.task(NODE, library_spec))
     cycle = agent.poll_once()
     task_id = envelope["payload"]["task_id"]

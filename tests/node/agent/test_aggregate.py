@@ -115,6 +115,9 @@ def test_a_node_out_of_secure_aggregation_declines_and_keeps_no_exact_cube(
         envelope = fake.issue(fake.task(NODE, library_spec))
         assert agent.poll_once().uploaded == 1
         assert agent.state.aggregation.exact(envelope["payload"]["round_id"]) is None
+        # Out of secure aggregation, the node publishes its whole protected cube instead.
+        sent = json.loads(fake.results[envelope["payload"]["task_id"]])["payload"]["result"]
+        assert sent["scope"] == "cube" and len(sent["cells"]) > 1
         # Even for a round it never kept a cube of, a genuine request gets a signed decline.
         answer_requests(agent, [_request(fake)], Cycle())
         (kept,) = agent.state.aggregation.requests()
@@ -136,3 +139,23 @@ def test_a_node_out_of_secure_aggregation_declines_and_keeps_no_exact_cube(
         assert _refusals(agent) == ["bad_signature"]
     finally:
         agent.close()
+
+
+def test_a_layout_asking_for_more_than_pages_show_is_refused(
+    agent: Agent, fake: FakeCoordinator
+) -> None:
+    # A two-way total of a group is more than any factsheet shows: the node does not add to it.
+    measures = LAYOUT["measures"]
+    cells = {(2024, "F"): {"denominator": 12, "numerator": 3}}
+    agent.state.aggregation.save_exact(7, "t-7", "sha256:x", ["year", "sex"], measures, cells)
+    shown = {"dimensions": ["year", "sex"], "measures": measures, "cells": [[None, None]]}
+    two_way = {**shown, "cells": [[None, None], [2024, "F"]]}
+    requests = [
+        _request(fake, layout=two_way, layout_hash=layout_hash(two_way)),
+        _request(fake, layout=shown, layout_hash=layout_hash(shown), attempt=2),
+    ]
+    cycle = Cycle()
+    answer_requests(agent, requests, cycle)
+    assert _refusals(agent) == ["layout_mismatch"]
+    states = [r["state"] for r in agent.state.aggregation.requests()]
+    assert states[0] == "refused" and states[1] != "refused"

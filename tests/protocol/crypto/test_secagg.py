@@ -112,7 +112,7 @@ def test_layout_round_trip() -> None:
     layout = {
         "dimensions": ["year", "sex"],
         "measures": ["denominator", "numerator"],
-        "cells": [[None, None], [2024, None], [None, "F"], [2024, "U"]],
+        "cells": [[None, None], [2024, None], [None, "F"], [None, "U"]],
     }
     assert layout_keys(layout)[:2] == [(None, None), (2024, None)]
     cells = {
@@ -123,6 +123,9 @@ def test_layout_round_trip() -> None:
     vector = flatten_cells(layout, cells)
     # Margins are summed from the finest cells under them; the grand total covers all.
     assert vector == [18, 3, 13, 3, 9, 1, 9, 2]
+    # A two-way cell is more than a page shows: no side sums it.
+    with pytest.raises(AggregationError, match="more than one dimension"):
+        layout_keys({**layout, "cells": [[None, None], [2024, "U"]]})
     assert unflatten_vector(layout, vector)[(2024, None)] == {"denominator": 13, "numerator": 3}
     with pytest.raises(AggregationError, match="finest"):
         flatten_cells(layout, {(2024, None): {"denominator": 1}})

@@ -6,16 +6,19 @@ shown cells, solved with scipy's ``linprog``, against the true values the test k
 
 from __future__ import annotations
 
-import itertools
-
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
 
-from protocol import Cube, DisclosureError, primary_suppression, protect_group_tables, shown_keys
-from tests.linked_world import DEN, NUM, K
+from protocol import (
+    Cube,
+    DisclosureError,
+    primary_suppression,
+    protect_group_tables,
+    protect_shown_tables,
+    shown_keys,
+)
+from tests.attacker import DEN, NUM, K, Published, narrowed
 
 SEXES = ("F", "M", "U")
 KEYS = shown_keys(("sex",), {"sex": SEXES})
@@ -61,71 +64,9 @@ def primaries_only(tables: dict) -> dict:
 
 
 def narrow_values(nodes, groups, published, heads) -> list[tuple]:
-    """Every true count of 1..k-1 (a provider's, a group's, or a complement) the attacker
-    narrows below k from everything published, with its interval."""
-    names = sorted(nodes)
-    var = {(n, key, c): i for i, (n, key, c) in enumerate(itertools.product(names, KEYS, COUNTS))}
-    eq, eq_rhs, le = [], [], []
-
-    def row(entries: dict) -> np.ndarray:
-        out = np.zeros(len(var))
-        for v, coef in entries.items():
-            out[v] += coef
-        return out
-
-    for n, c in itertools.product(names, COUNTS):
-        eq.append(row({var[(n, (s,), c)]: 1 for s in SEXES} | {var[(n, TOP, c)]: -1}))
-        eq_rhs.append(0)
-        if heads.get(n, {}).get(c) is not None:
-            eq.append(row({var[(n, TOP, c)]: 1}))
-            eq_rhs.append(heads[n][c])
-    for n, key in itertools.product(names, KEYS):
-        le.append(row({var[(n, key, "numerator")]: 1, var[(n, key, "denominator")]: -1}))
-    for group, table in published.items():
-        for key, c in itertools.product(KEYS, COUNTS):
-            if table[key][c] is not None:
-                eq.append(row({var[(n, key, c)]: 1 for n in groups[group]}))
-                eq_rhs.append(table[key][c])
-    truth = group_tables(nodes, groups)
-    targets = []
-    for n, key in itertools.product(names, KEYS):
-        d, m = nodes[n][key]["denominator"], nodes[n][key]["numerator"]
-        den, num = var[(n, key, "denominator")], var[(n, key, "numerator")]
-        targets += [
-            ((n, key, "denominator"), {den: 1}, d),
-            ((n, key, "numerator"), {num: 1}, m),
-            ((n, key, "complement"), {den: 1, num: -1}, d - m),
-        ]
-    for group, key in itertools.product(groups, KEYS):
-        d, m = truth[group][key]["denominator"], truth[group][key]["numerator"]
-        den = {var[(n, key, "denominator")]: 1 for n in groups[group]}
-        num = {var[(n, key, "numerator")]: 1 for n in groups[group]}
-        targets += [
-            ((group, key, "denominator"), den, d),
-            ((group, key, "numerator"), num, m),
-            ((group, key, "complement"), den | {v: -1 for v in num}, d - m),
-        ]
-    found = []
-    for label, expression, true in targets:
-        if not 0 < true < K:
-            continue
-        objective = row(expression)
-        ends = []
-        for sign in (1, -1):
-            done = linprog(
-                sign * objective, A_ub=np.array(le), b_ub=np.zeros(len(le)),
-                A_eq=np.array(eq), b_eq=np.array(eq_rhs, dtype=float), bounds=(0, None),
-                method="highs",
-            )  # fmt: skip
-            if done.status == 3:  # unbounded: nothing caps it
-                ends.append(-sign * np.inf)
-                continue
-            assert done.status == 0, done.message
-            ends.append(sign * done.fun)
-        low, high = ends
-        if high - low < K - 1e-6:
-            found.append((label, true, round(low, 6), round(high, 6)))
-    return found
+    """Every true count of 1..k-1 the independent attacker narrows below k, with its interval."""
+    seen = Published(("sex",), KEYS, (DEN, NUM), groups, published, heads)
+    return narrowed(seen, nodes, K)
 
 
 def _check(nodes, groups, heads=None):
@@ -243,3 +184,108 @@ def worlds(draw: st.DrawFn) -> tuple[dict, dict]:
 def test_nothing_published_narrows_a_small_count(world, with_headlines: bool) -> None:
     nodes, groups = world
     _check(nodes, groups, None if with_headlines else {})
+
+
+# A page shows the years from the first to the last any summed member counted units in: at
+# both ends the members together counted at least one, and the attacker knows it.
+YEARS = (2021, 2022, 2023)
+YEAR_KEYS = shown_keys(("year",), {"year": YEARS})
+FLOORS = [(2021,), (2023,)]
+
+
+def year_table(by_year: dict[int, tuple[int, int]]) -> dict:
+    table = {(y,): {"denominator": 0, "numerator": 0} for y in YEARS}
+    table.update({(y,): {"denominator": d, "numerator": n} for y, (d, n) in by_year.items()})
+    table[(None,)] = {c: sum(table[(y,)][c] for y in YEARS) for c in COUNTS}
+    return table
+
+
+def _year_round(nodes: dict, groups: dict, floors: list | None) -> tuple[dict, list]:
+    """Protect a year world's group tables; return them and what the attacker narrows.
+
+    ``floors``: the floors to protect with (None: as a round does, ``protect_shown_tables``).
+    """
+    keys = YEAR_KEYS
+    tables = {
+        g: {key: {c: sum(nodes[n][key][c] for n in m) for c in COUNTS} for key in keys}
+        for g, m in groups.items()
+    }
+    heads = {}
+    for n, table in nodes.items():
+        hidden = primary_suppression(Cube(("year",), (DEN, NUM), {TOP: table[TOP]}), K)
+        heads[n] = {c: None if (TOP, c) in hidden else table[TOP][c] for c in COUNTS}
+    if floors is None:
+        result = protect_shown_tables(tables, groups, ("year",), (DEN, NUM), K, heads)
+    else:
+        result = protect_group_tables(tables, groups, (DEN, NUM), K, heads, floors=floors)
+    shown = list(next(iter(result.published.values())))
+    floors = [key for key in FLOORS if key in shown]  # no year row: nothing told of years
+    seen = Published(("year",), shown, (DEN, NUM), groups, result.published, heads, floors)
+    return result.published, narrowed(seen, nodes, K)
+
+
+def test_the_years_a_page_shows_are_part_of_what_the_attacker_knows() -> None:
+    nodes = {
+        "a": year_table({2021: (32, 18), 2022: (2, 1)}),
+        "b": year_table({2021: (40, 17)}),
+        "c": year_table({}),
+        "d": year_table({2021: (6, 6), 2022: (7, 5), 2023: (1, 0)}),
+    }
+    groups = {("network", "X"): sorted(nodes)}
+    # Not told that 2023 holds a unit, the protection leaves 2022 + 2023 = 10 with 2022 in
+    # [0, 9]: the group's 9 in 2022 is narrowed below k.
+    blind, found = _year_round(nodes, groups, [])
+    assert ((("network", "X"), (2022,), "denominator"), 9, 0.0, 9.0) in found
+    assert blind[("network", "X")][(2022,)]["denominator"] is None
+    _, found = _year_round(nodes, groups, FLOORS)
+    assert found == []
+
+
+@st.composite
+def year_worlds(draw: st.DrawFn) -> dict:
+    nodes = {}
+    for i in range(draw(st.integers(3, 5))):
+        by_year = {}
+        for year in draw(st.lists(st.sampled_from(YEARS), max_size=3, unique=True)):
+            d = draw(st.one_of(st.integers(1, 9), st.integers(10, 40)))
+            by_year[year] = (d, draw(st.integers(0, d)))
+        nodes[f"n{i}"] = year_table(by_year)
+    # The layout spans the years someone counted: the first and the last are not empty.
+    for year in (YEARS[0], YEARS[-1]):
+        if not any(t[(year,)]["denominator"] for t in nodes.values()):
+            nodes["n0"] = year_table(
+                {**{y: tuple(nodes["n0"][(y,)].values()) for y in YEARS}, year: (1, 0)}
+            )
+    return nodes
+
+
+@settings(max_examples=40, deadline=None)
+@given(year_worlds())
+def test_nothing_published_narrows_a_small_count_given_the_years_shown(nodes) -> None:
+    groups = {("national", "NL"): sorted(nodes), ("network", "X"): sorted(nodes)[:3]}
+    assert _year_round(nodes, groups, None)[1] == []
+
+
+def test_year_rows_that_alone_would_tell_a_count_are_not_shown() -> None:
+    # n0 holds every unit, 9 in 2021 and 1 in 2023: rows 2021..2023 and its headline of 10
+    # put its 2021 in [1, 9], whatever is withheld.  The round shows no year row.
+    nodes = {
+        "n0": year_table({2021: (9, 0), 2023: (1, 0)}),
+        "n1": year_table({}),
+        "n2": year_table({}),
+    }
+    groups = {("national", "NL"): sorted(nodes)}
+    with pytest.raises(DisclosureError, match="narrower than k"):
+        _year_round(nodes, groups, FLOORS)
+    published, found = _year_round(nodes, groups, None)
+    assert found == [] and list(published[("national", "NL")]) == [TOP]
+
+
+def test_the_same_tables_in_another_order_withhold_the_same_values() -> None:
+    tables = group_tables(NINE, NETWORKS)
+    heads = headlines(NINE)
+    first = protect_group_tables(tables, NETWORKS, (DEN, NUM), K, heads).published
+    backwards = {g: tables[g] for g in reversed(list(tables))}
+    shuffled = {g: list(reversed(m)) for g, m in reversed(list(NETWORKS.items()))}
+    again = protect_group_tables(backwards, shuffled, (DEN, NUM), K, heads).published
+    assert again == first

@@ -24,6 +24,7 @@ from protocol import (
     parse_time,
     poll_payload,
     protect,
+    protect_headline,
     result_payload,
     spec_hash,
     task_payload,
@@ -118,7 +119,7 @@ def test_a_wrong_task_is_refused_with_its_code(change: dict, code: str) -> None:
         assert error.message_id in (None, task()["task_id"], change.get("task_id"))
 
 
-def _published(counts: dict[tuple[int, str, str], tuple[int, int]], k: int = 10) -> dict:
+def _exact(counts: dict[tuple[int, str, str], tuple[int, int]]) -> Cube:
     rows = [
         {"year": year, "sex": sex, "age_band": band, "denominator": den, "numerator": num}
         for (year, sex, band), (den, num) in counts.items()
@@ -129,14 +130,29 @@ def _published(counts: dict[tuple[int, str, str], tuple[int, int]], k: int = 10)
         "sex": list(SEXES),
         "age_band": [label for label, _, _ in AGE_BANDS],
     }
-    cube = Cube.from_finest(spec.dimensions, measure_defs(spec), rows, domains)
-    protected = protect(cube, k)
+    return Cube.from_finest(spec.dimensions, measure_defs(spec), rows, domains)
+
+
+def _published(counts: dict[tuple[int, str, str], tuple[int, int]], k: int = 10) -> dict:
+    spec = SPEC
+    protected = protect(_exact(counts), k)
     return {
         "query": spec.id,
         "version": spec.version,
         "spec_hash": spec_hash(spec),
         "min_cell": k,
+        "scope": "cube",
         "cells": protected.rows(),
+    }
+
+
+def _headline(counts: dict[tuple[int, str, str], tuple[int, int]], k: int = 10) -> dict:
+    values, years = protect_headline(_exact(counts), k)
+    return {
+        **{key: v for key, v in _published(counts, k).items() if key != "cells"},
+        "scope": "headline",
+        "cells": [{"year": None, "sex": None, "age_band": None, **values}],
+        "years": list(years) if years else None,
     }
 
 
@@ -157,16 +173,20 @@ _CELL = st.tuples(st.integers(0, 40), st.integers(0, 40)).map(lambda t: (max(t),
     )
 )
 def test_every_cube_a_node_protects_passes_the_result_check_with_its_audit(counts) -> None:
-    result = _published(counts)
-    cube = check_result(SPEC, result, min_cell=10, audit=True)
-    assert len(cube.cells) == len(result["cells"])
-    payload = result_payload(TASK_REF, "zh-a", result)
-    valid(payload, "ResultPayload")
-    message = check_result_message(payload, node_id="zh-a")
-    assert (message.task_id, message.round_id, message.result) == ("t-1", 7, result)
+    for result in (_published(counts), _headline(counts)):
+        checked = check_result(SPEC, result, min_cell=10, audit=True)
+        assert checked.scope == result["scope"]
+        assert len(checked.cube.cells) == len(result["cells"])
+        payload = result_payload(TASK_REF, "zh-a", result)
+        valid(payload, "ResultPayload")
+        message = check_result_message(payload, node_id="zh-a")
+        assert (message.task_id, message.round_id, message.result) == ("t-1", 7, result)
+    years = sorted({year for (year, _, _), (den, _) in counts.items() if den > 0})
+    assert check_result(SPEC, _headline(counts)).years == ((years[0], years[-1]) if years else None)
 
 
 RESULT = _published({(2022, "F", "75-84"): (40, 12), (2023, "M", "85+"): (33, 20)})
+HEADLINE = _headline({(2022, "F", "75-84"): (40, 12), (2023, "M", "85+"): (33, 20)})
 
 
 @pytest.mark.parametrize(
@@ -182,12 +202,35 @@ RESULT = _published({(2022, "F", "75-84"): (40, 12), (2023, "M", "85+"): (33, 20
         (lambda r: r["cells"][0].update(age_band="90+"), "bad_result"),
         (lambda r: r["cells"][0].update(denominator=-1), "bad_result"),
         (lambda r: r["cells"].pop(), "bad_result"),
+        (lambda r: r.update(scope="everything"), "bad_result"),
+        (lambda r: r.update(years=[2022, 2023]), "bad_result"),
     ],
 )
 def test_a_wrong_result_is_refused_with_its_code(change, code: str) -> None:
     result = {**RESULT, "cells": [dict(c) for c in RESULT["cells"]]}
     change(result)
     refused(code, check_result, SPEC, result, min_cell=10)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda r: r["cells"][0].update(year=2022), "one cell, the overall value"),
+        (lambda r: r["cells"].append(dict(r["cells"][0])), "one cell, the overall value"),
+        (lambda r: r.pop("years"), "exactly the fields"),
+        (lambda r: r.update(years=[2023, 2022]), "in order"),
+        (lambda r: r.update(years=[1899, 2022]), "whole years"),
+        (lambda r: r.update(years=[2022]), "first, last"),
+        (lambda r: r.update(years="2022-2023"), "first, last"),
+        (lambda r: r.update(scope="cube"), "exactly the fields"),
+    ],
+)
+def test_a_wrong_headline_is_refused(change, match: str) -> None:
+    result = {**HEADLINE, "cells": [dict(c) for c in HEADLINE["cells"]]}
+    assert check_result(SPEC, result, audit=True).years == (2022, 2023)
+    change(result)
+    with pytest.raises(MessageInvalid, match=match):
+        check_result(SPEC, result, min_cell=10, audit=True)
 
 
 def test_the_audit_refuses_a_cube_that_gives_a_hidden_value_back() -> None:
@@ -200,6 +243,7 @@ def test_the_audit_refuses_a_cube_that_gives_a_hidden_value_back() -> None:
             "version": by_sex.version,
             "spec_hash": spec_hash(by_sex),
             "min_cell": min_cell,
+            "scope": "cube",
             "cells": [{"sex": x, "denominator": d, "numerator": n} for x, d, n in rows],
         }
 
