@@ -58,7 +58,7 @@ class DisclosureError(ProtocolError):
 
 
 class AuditFailed(DisclosureError):
-    """The LP audit found a suppressed value whose feasible interval is narrower than k."""
+    """A published value breaks the primary rules, or a suppressed one can be narrowed below k."""
 
 
 class MessageInvalid(ProtocolError):

@@ -6,6 +6,7 @@ them into one ``lhs: error: ...`` line and a non-zero exit.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from typing import Any
 
 import click
 
-from protocol import parse_time
+from protocol import HEADLINE, parse_time
 
 from ..config import NodeConfig, load_config
 from .agent import Agent
@@ -155,7 +156,19 @@ def show_sent_command(task_id: str | None, raw: bool, config_path: str | None) -
             f"# task {e['task_id']}: {e['bytes']} bytes, {e['sha256']}, {e['status']}"
             f" ({when}, {e['attempts']} attempt(s))"
         )
+        if _scope(e["body"]) == HEADLINE:
+            click.echo(
+                "# the headline only: the task's breakdowns leave masked, inside group sums"
+                " (`lhs node log`); `lhs node run` shows the whole protected cube"
+            )
         click.echo(e["body"].decode("utf-8"))
+
+
+def _scope(body: bytes) -> str | None:
+    try:
+        return json.loads(body)["payload"]["result"]["scope"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 @click.command("log")

@@ -1,11 +1,12 @@
-"""The node's LP audit run again by whoever receives a published cube, without its values.
+"""The node's audit run again by whoever receives a published cube, without its values.
 
-A node publishes a cube only after its own audit found every suppressed count
-(and every hidden ``denominator - numerator``) at least k wide.  The
-constraints of that audit depend on the published values alone, so a
-recipient can check the same claim: a cube that fails here was not protected
-as it says, whatever its node ran.  The coordinator refuses such a result on
-upload, before it can reach the open benchmark or an aggregation layout.
+A node publishes a cube only after its primary rules withheld every count of
+1..k-1 (and every numerator whose complement is one) and its audit found every
+suppressed count (and every hidden ``denominator - numerator``) at least k wide.
+Both depend on the published values alone, so a recipient can check the same
+claim: a cube that fails here was not protected as it says, whatever its node
+ran.  The coordinator refuses such a result on upload, before it can reach the
+open benchmark or a group's figures.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ TOLERANCE = 1e-6
 
 
 def check_published(cube: PublishedCube, k: int) -> int:
-    """Raise ``AuditFailed`` unless every suppressed count keeps a feasible interval k wide.
+    """Raise ``AuditFailed`` unless the primary rules hold for every published value and
+    every suppressed count keeps a feasible interval k wide.
 
     Returns the number of LPs solved.  Contradictory published values raise
     ``DisclosureError``.
     """
     if k < 1:
         raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
+    _check_primary(cube, k)
     entries, system = attacker_system(cube)
     index = {entry: i for i, entry in enumerate(entries)}
     counts = {m.name for m in cube.measures if m.kind == "count"}
@@ -55,3 +58,23 @@ def check_published(cube: PublishedCube, k: int) -> int:
                 f" [{low:g}, {high:g}] from the published values, less than k={k} wide"
             )
     return solved.lps
+
+
+def _check_primary(cube: PublishedCube, k: int) -> None:
+    """Refuse a published count of 1..k-1, a published complement of 1..k-1, and a sum
+    published where its count is not: what a node's primary rules never let out."""
+    for key, values in cube.cells.items():
+        for m in cube.measures:
+            value, parent = values[m.name], values.get(m.parent or "")
+            if value is None:
+                continue
+            if m.kind == "sum":
+                if m.parent is not None and parent is None:
+                    raise AuditFailed(f"cell {key!r}: {m.name} is published, its count is not")
+            elif 0 < value < k:
+                raise AuditFailed(f"cell {key!r}: {m.name} = {value} is published, below k={k}")
+            elif parent is not None and 0 < parent - value < k:
+                raise AuditFailed(
+                    f"cell {key!r}: {m.parent} - {m.name} = {parent - value} is published,"
+                    f" below k={k}"
+                )

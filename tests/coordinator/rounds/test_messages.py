@@ -127,13 +127,33 @@ def test_a_result_that_does_not_protect_its_cells_is_refused(opened) -> None:
     (task,) = node.tasks()
     result = copy.deepcopy(published(BY_SEX))
     assert [c["numerator"] for c in result["cells"]] == [None, None, 15, 26]
-    result["cells"][1]["numerator"] = 6
-    _refused(node.upload(node.result_envelope(task, result)), 400, "result_discloses", "[5, 5]")
+    result["cells"][1]["numerator"] = 10
+    _refused(node.upload(node.result_envelope(task, result)), 400, "result_discloses", "[1, 1]")
     # A cube protected for k=10 does not protect what it claims with min_cell 12: F and M
     # each lie in [0, 11].
     result = {**published(BY_SEX), "min_cell": 12}
     _refused(node.upload(node.result_envelope(task, result)), 400, "result_discloses", "k=12")
     assert node.upload(node.result_envelope(task, published(BY_SEX))).status_code == 201
+
+
+def test_what_a_hostile_node_might_publish_is_refused(opened) -> None:
+    # A count of 1..k-1 in clear never reaches the benchmark or a group's figures.
+    world, _ = opened
+    node = world.nodes["zh-a"]
+    (task,) = node.tasks()
+    headline = {
+        **{f: v for f, v in published(BY_SEX).items() if f != "cells"},
+        "scope": "headline",
+        "years": None,
+        "cells": [{"sex": None, "denominator": 5, "numerator": 0}],
+    }
+    _refused(node.upload(node.result_envelope(task, headline)), 400, "result_discloses", "= 5")
+    # The raw cube, nothing suppressed: F's 22 with 4 numerators and U's 36 with 15.
+    raw = copy.deepcopy(published(BY_SEX))
+    raw["cells"][0]["numerator"], raw["cells"][1]["numerator"] = 4, 7
+    _refused(node.upload(node.result_envelope(task, raw)), 400, "result_discloses", "= 4")
+    headline["cells"][0].update(denominator=87, numerator=26)
+    assert node.upload(node.result_envelope(task, headline)).status_code == 201
 
 
 @pytest.mark.parametrize(

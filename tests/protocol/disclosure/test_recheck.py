@@ -59,9 +59,21 @@ def test_a_hidden_complement_is_audited_too() -> None:
 
 
 def test_values_that_contradict_each_other_are_an_error() -> None:
-    # The margin says 5 but the one published part is already 10.
+    # The margin says 12 but the one published part is already 20.
     cube = region_cube(
-        [region_row("a", None, None), region_row("b", 10, 0), region_row(None, 5, None)]
+        [region_row("a", None, None), region_row("b", 20, 0), region_row(None, 12, None)]
     )
     with pytest.raises(DisclosureError, match="contradict"):
         check_published(cube, 10)
+
+
+def test_a_published_small_count_or_complement_is_refused() -> None:
+    # What a node's primary rules never publish: the re-audit refuses it before any LP.
+    small = region_cube([region_row("a", 30, 12), region_row("b", 25, 4), region_row(None, 55, 16)])
+    with pytest.raises(AuditFailed, match="numerator = 4 is published"):
+        check_published(small, 10)
+    complement = region_cube(
+        [region_row("a", 30, 12), region_row("b", 25, 22), region_row(None, 55, 34)]
+    )
+    with pytest.raises(AuditFailed, match="denominator - numerator = 3"):
+        check_published(complement, 10)

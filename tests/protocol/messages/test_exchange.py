@@ -223,6 +223,10 @@ def test_a_wrong_result_is_refused_with_its_code(change, code: str) -> None:
         (lambda r: r.update(years=[2022]), "first, last"),
         (lambda r: r.update(years="2022-2023"), "first, last"),
         (lambda r: r.update(scope="cube"), "exactly the fields"),
+        # What a faulty or hostile node might publish: the re-audit refuses it.
+        (lambda r: r["cells"][0].update(numerator=3), "numerator = 3 is published, below k"),
+        (lambda r: r["cells"][0].update(numerator=70), "denominator - numerator = 3"),
+        (lambda r: r["cells"][0].update(denominator=5, numerator=0), "denominator = 5"),
     ],
 )
 def test_a_wrong_headline_is_refused(change, match: str) -> None:
