@@ -287,7 +287,14 @@ class _Protector:
 
 
 def protect(cube: Cube, k: int) -> ProtectedCube:
-    """Suppress as little as the proof allows so no count of 1..k-1 is published or derivable."""
+    """Suppress as little as the proof allows so no count of 1..k-1 is published or derivable.
+
+    The cells are taken in one order (``Cube.sorted_keys``), whatever order the rows came in:
+    the same cube always gets the same pattern.
+    """
+    cube = Cube(
+        cube.dimensions, cube.measures, {key: cube.cells[key] for key in cube.sorted_keys()}
+    )
     reasons = primary_suppression(cube, k)
     protector = _Protector(cube, k)
     primary = set(reasons)
