@@ -6,7 +6,15 @@ import json
 
 import click
 
-from protocol import LhsError, explain, load_spec, spec_hash, spec_json_schema, spec_problems
+from protocol import (
+    LhsError,
+    explain,
+    load_spec,
+    neighbours,
+    spec_hash,
+    spec_json_schema,
+    spec_problems,
+)
 from queries import library_paths, resolve_specs
 
 from .lazy import LazyCommand, LazyGroup
@@ -55,8 +63,20 @@ def validate_command(specs: tuple[str, ...]) -> None:
 @click.option("--min-cell", type=click.IntRange(min=1), help="Show the text for this k.")
 def explain_command(spec: str, min_cell: int | None) -> None:
     """Print the plain-language reading of a spec that a reviewer approves."""
+    library = [(path, load_spec(path)) for path in library_paths()]
     for path in resolve_specs((spec,)):
-        click.echo(explain(load_spec(path), min_cell))
+        parsed = load_spec(path)
+        click.echo(explain(parsed, min_cell))
+        digest = spec_hash(parsed)
+        others = [(f"{s.id} v{s.version}", s) for _, s in library if spec_hash(s) != digest]
+        close = neighbours(parsed, others)
+        if close:
+            click.echo(
+                "One restriction apart from library specs (the difference of the two counts"
+                " is the few units that restriction tells apart):"
+            )
+            for near in close:
+                click.echo(f"  - {near.ref}: {near.difference}")
 
 
 @query_group.command("list")

@@ -112,10 +112,25 @@ SCHEMAS: dict[str, Any] = {
         "allOf": [
             schema_ref("Spec"),
             _object(
-                ["yaml", "explanation", "decisions"],
+                ["yaml", "explanation", "neighbours", "decisions"],
                 {
                     "yaml": {"type": "string"},
                     "explanation": {"type": "string", "description": "What a reviewer reads."},
+                    "neighbours": {
+                        "type": "array",
+                        "description": "Approved specs one restriction apart, and that"
+                        " restriction in words: the difference of the two counts tells a few"
+                        " units apart.",
+                        "items": _object(
+                            ["spec_hash", "id", "version", "difference"],
+                            {
+                                "spec_hash": {"type": "string"},
+                                "id": {"type": "string"},
+                                "version": {"type": "integer"},
+                                "difference": {"type": "string"},
+                            },
+                        ),
+                    },
                     "decisions": {"type": "array", "items": schema_ref("Decision")},
                 },
             ),

@@ -13,9 +13,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from protocol import QuerySpec, SpecInvalid, explain, parse_spec, spec_hash, utcnow, write_time
+from protocol import (
+    QuerySpec,
+    SpecInvalid,
+    explain,
+    neighbours,
+    parse_spec,
+    spec_hash,
+    utcnow,
+    write_time,
+)
 
 from ..accounts.models import User
 from ..accounts.services import CAN_DECIDE, CAN_SUBMIT, require_role
@@ -171,6 +180,23 @@ def reject(session: Session, user: User, ref: str, reason: object) -> Decision:
     return decision
 
 
+def approved_neighbours(spec: Spec, parsed: QuerySpec) -> list[dict[str, Any]]:
+    """Return the approved specs one restriction away from ``spec``, with that restriction."""
+    session = object_session(spec)
+    approved = [s for s in list_specs(session, "approved") if s.spec_hash != spec.spec_hash]
+    by_hash = {s.spec_hash: s for s in approved}
+    others = [(s.spec_hash, parse_spec(s.yaml, source=s.spec_hash)) for s in approved]
+    return [
+        {
+            "spec_hash": near.ref,
+            "id": by_hash[near.ref].query_id,
+            "version": by_hash[near.ref].version,
+            "difference": near.difference,
+        }
+        for near in neighbours(parsed, others)
+    ]
+
+
 def spec_view(spec: Spec, *, full: bool = False) -> dict[str, Any]:
     """Return a spec as the API shows it; ``full`` adds its YAML, explanation and decisions."""
     view: dict[str, Any] = {
@@ -186,6 +212,7 @@ def spec_view(spec: Spec, *, full: bool = False) -> dict[str, Any]:
         parsed: QuerySpec = parse_spec(spec.yaml, source=spec.spec_hash)
         view["yaml"] = spec.yaml
         view["explanation"] = explain(parsed)
+        view["neighbours"] = approved_neighbours(spec, parsed)
         view["decisions"] = [
             {
                 "decision": d.decision,

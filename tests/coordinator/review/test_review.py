@@ -67,6 +67,33 @@ def test_read_shows_the_explanation_and_decisions(world: World) -> None:
     _refused(world.client.get("/api/v1/specs/zz", headers=world.auth("rita")), 400, "bad_spec_hash")
 
 
+def test_review_lists_approved_specs_one_restriction_apart(world: World) -> None:
+    world.node("zh-a")
+    approved = world.submit(BY_SEX)["spec_hash"]
+    world.approve(approved, reason="by sex")
+    # The same cohort in other breakdowns: the two releases could be differenced.
+    digest = world.submit(OPIOID)["spec_hash"]
+    shown = world.client.get(f"/api/v1/specs/{digest}", headers=world.auth("carl")).json
+    assert shown["neighbours"] == [
+        {
+            "spec_hash": approved,
+            "id": "opioid_by_sex",
+            "version": 1,
+            "difference": "breakdowns: age_band, sex, year here, sex there",
+        }
+    ]
+    # Two restrictions apart (breakdowns and an age bound) is not listed, nor is a spec itself.
+    older = OPIOID.replace("id: opioid_last_90d", "id: opioid_older").replace(
+        "  index: death_date\n", "  index: death_date\n  age: {min: 80}\n"
+    )
+    other = world.submit(older)["spec_hash"]
+    assert other != digest
+    shown = world.client.get(f"/api/v1/specs/{other}", headers=world.auth("carl")).json
+    assert shown["neighbours"] == []
+    shown = world.client.get(f"/api/v1/specs/{approved}", headers=world.auth("carl")).json
+    assert shown["neighbours"] == []
+
+
 def test_researcher_cannot_approve_or_reject(world: World) -> None:
     world.node("zh-a")
     digest = world.submit()["spec_hash"]
