@@ -45,6 +45,9 @@ class CompiledGroup:
     statement: sa.Select[Any]
     columns: dict[tuple[str, str], str] = field(default_factory=dict)
     """(spec id, measure name) -> result column label."""
+    persons: sa.Select[Any] | None = None
+    """Visit cohorts: one row per finest cell and person, a 0/1 column per count (same labels):
+    whether that person has a unit counted there.  A count needs k persons as well as k units."""
 
 
 def _cohort_key(spec: QuerySpec) -> str:
@@ -234,6 +237,7 @@ class _GroupCompiler:
         dims = tuple(d for d in DIMENSION_ORDER if d in wanted)
         columns: dict[tuple[str, str], str] = {}
         select_cols: list[sa.ColumnElement[Any]] = [cohort_units.c[d] for d in dims]
+        flags: list[sa.ColumnElement[Any]] = []
         labels: dict[str, str] = {}
         source: sa.FromClause = cohort_units
         for spec in self.specs:
@@ -247,6 +251,7 @@ class _GroupCompiler:
                     labels[key] = label
                     if isinstance(measure, UnitsMeasure):
                         select_cols.append(sa.func.count().label(label))
+                        flags.append(sa.literal(1).label(label))
                     elif isinstance(measure, UnitsWithMeasure):
                         matched = self.matching_units(
                             cohort_units, measure.event, f"measure_{label}"
@@ -255,6 +260,8 @@ class _GroupCompiler:
                             matched, matched.c.unit_id == cohort_units.c.unit_id
                         )
                         select_cols.append(sa.func.count(matched.c.unit_id).label(label))
+                        counted = sa.case((matched.c.unit_id.is_not(None), 1), else_=0)
+                        flags.append(sa.func.max(counted).label(label))
                     elif isinstance(measure, SumDaysMeasure):
                         days = days_between(
                             cohort_units.c[measure.to], cohort_units.c[measure.from_]
@@ -264,7 +271,15 @@ class _GroupCompiler:
         statement = sa.select(*select_cols).select_from(source)
         if dims:
             statement = statement.group_by(*(cohort_units.c[d] for d in dims))
-        return CompiledGroup(self.specs, dims, statement, columns)
+        persons = None
+        if self.cohort.unit == "visit":
+            person = cohort_units.c.person_id
+            persons = (
+                sa.select(*(cohort_units.c[d] for d in dims), person.label("person_id"), *flags)
+                .select_from(source)
+                .group_by(*(cohort_units.c[d] for d in dims), person)
+            )
+        return CompiledGroup(self.specs, dims, statement, columns, persons)
 
 
 def _compile_group(specs: list[QuerySpec], table: TableLookup) -> CompiledGroup:

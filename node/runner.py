@@ -33,6 +33,7 @@ from protocol import (
 
 from .compiler import CompiledGroup, compile_specs
 from .errors import DataSourceError, NodeError
+from .persons import Persons, fetch_persons
 from .sources import DataSource, first_line
 
 __all__ = ["QueryResult", "effective_k", "fetch_finest", "run_specs"]
@@ -163,16 +164,24 @@ def run_specs(
     """Run specs on a source (one connection, cohorts shared) and protect each result."""
     ks = {spec.id: effective_k(spec, floor, min_cell) for spec in specs}
     finest = fetch_finest(specs, source)
-    return [_protect_one(spec, *finest[spec.id], ks[spec.id]) for spec in specs]
+    persons = fetch_persons(specs, source)
+    return [
+        _protect_one(spec, *finest[spec.id], ks[spec.id], persons.get(spec.id)) for spec in specs
+    ]
 
 
 def _protect_one(
-    spec: QuerySpec, finest: list[dict[str, Any]], domains: dict[str, list[Any]], k: int
+    spec: QuerySpec,
+    finest: list[dict[str, Any]],
+    domains: dict[str, list[Any]],
+    k: int,
+    persons: Persons | None = None,
 ) -> QueryResult:
     started = time.perf_counter()
     cube = Cube.from_finest(
         spec.dimensions, measure_defs(spec), finest, {d: domains[d] for d in spec.dimensions}
     )
+    cube.persons = persons
     protected = protect(cube, k)
     report = protected.report
     reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(report.by_reason.items()))

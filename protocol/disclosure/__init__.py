@@ -14,7 +14,7 @@ from ._audit import AuditResult, audit
 from ._bounds import Bound, PublishedCube, suppressed_bounds
 from ._cube import Cube, Key, MeasureDef
 from ._groups import GroupTables, protect_group_tables
-from ._protect import ProtectedCube, SuppressionReport, primary_suppression, protect
+from ._protect import FEW_PERSONS, ProtectedCube, SuppressionReport, primary_suppression, protect
 from ._recheck import check_published
 from ._round import protect_shown_tables
 from ._shown import (
@@ -27,6 +27,7 @@ from ._shown import (
 )
 
 __all__ = [
+    "FEW_PERSONS",
     "MIN_MEMBERS",
     "AuditResult",
     "Bound",

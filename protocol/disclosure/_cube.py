@@ -41,6 +41,8 @@ class Cube:
     dimensions: tuple[str, ...]
     measures: tuple[MeasureDef, ...]
     cells: dict[Key, dict[str, int]] = field(default_factory=dict)
+    persons: dict[Key, dict[str, int]] | None = None
+    """Where units are not persons (visits): the distinct persons behind each cell's counts."""
 
     @classmethod
     def from_finest(

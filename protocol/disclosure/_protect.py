@@ -23,6 +23,7 @@ from ._audit import AuditResult, audit, complement_label
 from ._cube import Cube, Key
 
 __all__ = [
+    "FEW_PERSONS",
     "SECONDARY",
     "SUM_FOLLOWS_COUNT",
     "ProtectedCube",
@@ -37,6 +38,7 @@ COUNT_BELOW_K = "count below k"
 COMPLEMENT_BELOW_K = "complement below k"
 DENOMINATOR_SUPPRESSED = "denominator suppressed"
 SUM_FOLLOWS_COUNT = "sum follows count"
+FEW_PERSONS = "fewer than k persons"
 SECONDARY = "secondary"
 
 WITNESSES = 200
@@ -120,6 +122,11 @@ def primary_suppression(cube: Cube, k: int) -> dict[Entry, str]:
                 out[(key, m.name)] = COUNT_BELOW_K
             elif _small(parent - value, k):
                 out[(key, m.name)] = COMPLEMENT_BELOW_K
+    for key, persons in (cube.persons or {}).items():
+        for name, count in persons.items():
+            # k visits of fewer than k people are as small as a count of those people.
+            if _small(count, k) and (key, name) not in out:
+                out[(key, name)] = FEW_PERSONS
     return out
 
 
@@ -292,9 +299,8 @@ def protect(cube: Cube, k: int) -> ProtectedCube:
     The cells are taken in one order (``Cube.sorted_keys``), whatever order the rows came in:
     the same cube always gets the same pattern.
     """
-    cube = Cube(
-        cube.dimensions, cube.measures, {key: cube.cells[key] for key in cube.sorted_keys()}
-    )
+    cells = {key: cube.cells[key] for key in cube.sorted_keys()}
+    cube = Cube(cube.dimensions, cube.measures, cells, cube.persons)
     reasons = primary_suppression(cube, k)
     protector = _Protector(cube, k)
     primary = set(reasons)

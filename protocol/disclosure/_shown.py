@@ -37,7 +37,8 @@ def protect_headline(cube: Cube, k: int) -> Headline:
     """Return a provider's headline from its exact cube: overall values protected with ``k``."""
     top: Key = (None,) * len(cube.dimensions)
     exact = cube.cells.get(top) or {m.name: 0 for m in cube.measures}
-    (row,) = protect(Cube(cube.dimensions, cube.measures, {top: dict(exact)}), k).rows()
+    persons = {top: cube.persons[top]} if cube.persons and top in cube.persons else None
+    (row,) = protect(Cube(cube.dimensions, cube.measures, {top: dict(exact)}, persons), k).rows()
     values = {m.name: row[m.name] for m in cube.measures}
     if "year" not in cube.dimensions:
         return values, None

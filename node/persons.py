@@ -1,0 +1,59 @@
+"""Distinct persons behind every count of a visit cohort: a count needs k persons, not only k units.
+
+Eleven admissions of five people are five people: the cell is as small as a count of five.
+For a visit cohort the compiler gives one row per finest cell and person, with a 0/1 column
+per count (``CompiledGroup.persons``); here each cell's persons are collected and every
+margin's are the union of its cells' (a person in two years counts once overall).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from protocol import Key, QuerySpec, UnitsMeasure, UnitsWithMeasure
+
+from .compiler import CompiledGroup, compile_specs
+from .errors import DataSourceError
+from .sources import DataSource, first_line
+
+__all__ = ["Persons", "fetch_persons"]
+
+Persons = dict[Key, dict[str, int]]
+"""Per cell (finest and margins) and count measure: how many distinct persons it counts."""
+
+
+def fetch_persons(specs: Sequence[QuerySpec], source: DataSource) -> dict[str, Persons]:
+    """Return the persons behind every count of every visit-cohort spec (others: absent)."""
+    out: dict[str, Persons] = {}
+    groups = [g for g in compile_specs(specs, source.table) if g.persons is not None]
+    if not groups:
+        return out
+    with source.connect() as connection:
+        for group in groups:
+            try:
+                rows = [dict(r._mapping) for r in connection.execute(group.persons)]
+            except sa.exc.SQLAlchemyError as exc:
+                raise DataSourceError(
+                    f"the extract at {source.location} could not be queried: {first_line(exc)}"
+                ) from None
+            for spec in group.specs:
+                out[spec.id] = _persons(spec, group, rows)
+    return out
+
+
+def _persons(spec: QuerySpec, group: CompiledGroup, rows: list[dict[str, Any]]) -> Persons:
+    counts = [m.name for m in spec.measures if isinstance(m, UnitsMeasure | UnitsWithMeasure)]
+    sets: dict[Key, dict[str, set[Any]]] = {}
+    for row in rows:
+        key = tuple(row[d] for d in spec.dimensions)
+        for mask in itertools.product((False, True), repeat=len(key)):
+            cell = tuple(None if up else v for v, up in zip(key, mask, strict=True))
+            found = sets.setdefault(cell, {name: set() for name in counts})
+            for name in counts:
+                if row[group.columns[(spec.id, name)]]:
+                    found[name].add(row["person_id"])
+    return {key: {name: len(ids) for name, ids in found.items()} for key, found in sets.items()}
