@@ -2,10 +2,11 @@
 
 Four concerns, one subpackage each, all re-exported here:
 
-- ``protocol.spec``: the query spec language (model, YAML, JSON Schema, hash, plain reading)
-  and the cube's fixed vocabulary (dimensions, sexes, age bands, years, the floor of k);
-- ``protocol.disclosure``: suppression and its LP audit for one cube, and for linked
-  tables (which cells groups may sum, which exact totals may be published);
+- ``protocol.spec``: the query spec language (model, YAML, JSON Schema, hash, plain reading,
+  specs one restriction apart) and the cube's fixed vocabulary (dimensions, sexes, age bands,
+  years, the floor of k);
+- ``protocol.disclosure``: suppression and its LP audit for one cube, a provider's headline,
+  and the group tables of a round protected jointly;
 - ``protocol.crypto``: signed envelopes (Ed25519 over canonical JSON) and the pairwise
   masks of secure aggregation;
 - ``protocol.messages``: the wire format, every message built and checked in one place.

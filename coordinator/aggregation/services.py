@@ -307,7 +307,7 @@ def poll_requests(session: Session, node_id: str, key: Ed25519PrivateKey) -> lis
 def group_totals(
     session: Session, round_id: int
 ) -> dict[GroupId, tuple[tuple[str, ...], dict[Key, dict[str, int]]]]:
-    """Return every completed group of a round: the members it sums and its exact totals by cell.
+    """Return every completed group of a round: the members it sums and its exact table by cell.
 
     A group restarted after a member dropped out sums fewer nodes than answered the round;
     the merge adds the others' published values (``merge(summed=...)``).

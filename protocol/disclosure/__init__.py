@@ -1,4 +1,4 @@
-"""Disclosure control: protect a cube, prove it with an LP audit, and protect linked tables.
+"""Disclosure control: protect a cube, prove it with an LP audit, and protect group tables.
 
 For one cube: primary and secondary suppression (``protect``), the LP audit that proves
 no suppressed value can be narrowed below k (``audit``), the feasible bounds of every
