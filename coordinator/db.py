@@ -7,6 +7,7 @@ the same tables and a later release can change them in place without losing data
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -79,7 +80,11 @@ def make_engine(url: str) -> sa.Engine:
         return sa.create_engine(url, pool_pre_ping=True)
     memory = parsed.database in (None, "", ":memory:")
     if not memory:
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # The database holds accounts, results and every group's exact table: the owner's alone.
+        path = Path(parsed.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},

@@ -25,6 +25,8 @@ except ImportError:  # pragma: no cover - Windows: one agent process per state f
 
 from protocol import write_time
 
+from .private import private_file
+
 __all__ = ["GENESIS", "AuditLog", "digest", "now_text"]
 
 GENESIS = "sha256:" + "0" * 64
@@ -61,7 +63,7 @@ class AuditLog:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[Any]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         # The agent and an admin's command may append at the same moment: one writer at a time.
         with open(self.path, "ab+") as handle:
             if fcntl is not None:
@@ -108,7 +110,7 @@ class AuditLog:
         return record
 
     def _write_head(self, size: int, last: str) -> None:
-        tmp = self.head_path.with_name(self.head_path.name + ".tmp")
+        tmp = private_file(self.head_path.with_name(self.head_path.name + ".tmp"))
         tmp.write_text(json.dumps({"size": size, "last": last}) + "\n", encoding="utf-8")
         os.replace(tmp, self.head_path)
 

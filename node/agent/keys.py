@@ -21,13 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from protocol import ProtocolError, key_id, load_private_key, public_key_text
 
 from .errors import AgentError
+from .private import private_folder
 
 __all__ = ["KeyFolder", "write_private"]
 
 
 def write_private(path: Path, data: bytes) -> None:
     """Write bytes readable by the owner only, via a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o600)

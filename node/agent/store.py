@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .audit import now_text
+from .private import private_file
 
 __all__ = ["STATES", "Store"]
 
@@ -72,8 +73,7 @@ class Store:
     """The SQLite database of one node's agent."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.path = private_file(path)
         self.engine = sa.create_engine(f"sqlite:///{path}")
         sa.event.listen(self.engine, "connect", _pragmas)
         _meta.create_all(self.engine)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +22,7 @@ from coordinator.accounts.services import (
     verify_password,
 )
 from coordinator.audit.models import AuditEvent
-from coordinator.db import Base, init_db, schema_is_current, session_scope
+from coordinator.db import Base, init_db, make_engine, schema_is_current, session_scope
 from coordinator.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from coordinator.registry.models import EnrolmentCode
 from coordinator.registry.services import (
@@ -209,3 +212,16 @@ def test_restart_loses_nothing(world: World, config: dict) -> None:
     with session_scope(restarted.extensions["lhs_sessions"]) as session:
         assert list(round_results(session, round_id)[1]) == ["zh-a"]
     restarted.extensions["lhs_engine"].dispose()
+
+
+def test_a_sqlite_database_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'instance' / 'coordinator.sqlite3'}")
+        with engine.connect() as connection:
+            connection.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        engine.dispose()
+    finally:
+        os.umask(old)
+    database = tmp_path / "instance" / "coordinator.sqlite3"
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
