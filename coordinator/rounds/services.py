@@ -137,7 +137,8 @@ def open_round(
 
 
 def _get_round(session: Session, round_id: int) -> Round:
-    round_ = session.get(Round, round_id)
+    # An id beyond what the database holds is no round (not an overflow in the driver).
+    round_ = session.get(Round, round_id) if 0 < round_id < 2**63 else None
     if round_ is None:
         raise NotFound("unknown_round", f"no round {round_id}")
     return round_

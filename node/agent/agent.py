@@ -284,7 +284,8 @@ def _lock_state(folder: Path) -> IO[bytes]:
 
 
 def _columns(payload: dict[str, Any]) -> dict[str, Any]:
-    # Only well-typed values reach the table; a refused task may carry anything.
+    # Only well-typed values in range reach the table; a refused task may carry anything
+    # (a round id of 10**30 overflows SQLite and would fail every cycle while it is listed).
     kinds = {
         "round_id": int,
         "spec_id": str,
@@ -293,9 +294,11 @@ def _columns(payload: dict[str, Any]) -> dict[str, Any]:
         "min_cell": int,
         "deadline": str,
     }
-    return {
-        name: value
-        if isinstance(value := payload.get(name), kind) and not isinstance(value, bool)
-        else None
-        for name, kind in kinds.items()
-    }
+    return {name: _column(payload.get(name), kind) for name, kind in kinds.items()}
+
+
+def _column(value: Any, kind: type) -> Any:
+    if kind is int:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        return value if whole and 0 <= value < 2**63 else None  # what a database holds
+    return value[:200] if isinstance(value, str) else None

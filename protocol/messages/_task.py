@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import MessageInvalid, ProtocolError
-from ..spec import QuerySpec, parse_spec
+from ..spec import MAX_MIN_CELL, QuerySpec, parse_spec
 from ..spec import spec_hash as hash_of
+from ._checks import MAX_ID, is_whole
 from ._time import parse_time, write_time
 from ._types import TASK
 
@@ -97,6 +98,18 @@ def _shape(payload: dict[str, Any]) -> str:
         raise MessageInvalid(
             "malformed", f"task_id is empty or longer than {MAX_TASK_ID} characters"
         )
+    # Numbers a database holds and k a node can honour: 10**30 is refused here, not stored.
+    for name, low, high in (
+        ("round_id", 1, MAX_ID),
+        ("spec_version", 1, MAX_ID),
+        ("min_cell", 1, MAX_MIN_CELL),
+    ):
+        if not is_whole(payload[name], low, high):
+            raise MessageInvalid(
+                "malformed",
+                f"{name} {str(payload[name])[:40]} is not a whole number from {low} to {high}",
+                message_id=task_id,
+            )
     return payload["task_id"]
 
 

@@ -17,9 +17,29 @@ __all__ = ["load_spec", "parse_spec", "spec_hash", "spec_json_schema", "spec_pro
 
 MAX_SPEC_BYTES = 256 * 1024
 
+MAX_DEPTH = 32
+"""The deepest nesting a spec may have (the language needs 6): deeper is refused, not recursed."""
+
 
 class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that also refuses duplicate keys."""
+    """A safe YAML loader that also refuses duplicate keys and deep nesting."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose one node, refusing it past ``MAX_DEPTH`` levels before going deeper."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:

@@ -52,3 +52,18 @@ def test_errors_of_each_role_end_in_one_line(tmp_path: Path, monkeypatch) -> Non
     )
     monkeypatch.delenv("LHS_COORDINATOR_URL", raising=False)
     one_line_error(runner.invoke(cli, ["round", "status"]), "no coordinator URL")
+
+
+def test_a_spec_nested_too_deeply_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("description: " + "[" * 500 + "]" * 500 + "\n")
+    runner = CliRunner()
+    for args in (
+        ["query", "explain", str(deep)],
+        ["node", "run", str(deep), "--data", str(tmp_path)],
+    ):
+        one_line_error(runner.invoke(cli, args), "deep.yaml", "nested deeper than 32 levels")
+    # validate lists each file's problem, then says how many files failed.
+    checked = runner.invoke(cli, ["query", "validate", str(deep)])
+    assert checked.exit_code != 0 and "Traceback" not in checked.output
+    assert "deep.yaml: not valid YAML: nested deeper than 32 levels" in checked.output

@@ -35,6 +35,9 @@ def test_invalid_spec_is_a_400_naming_the_field(world: World) -> None:
     assert "not valid YAML" in _refused(response, 400, "spec_invalid")
     response = world.client.post("/api/v1/specs", json={"yaml": 5}, headers=world.auth("rita"))
     _refused(response, 400, "bad_request")
+    deep = "description: " + "[" * 500 + "]" * 500  # once a 500 from deep recursion
+    response = world.client.post("/api/v1/specs", json={"yaml": deep}, headers=world.auth("rita"))
+    assert "nested deeper than" in _refused(response, 400, "spec_invalid")
 
 
 def test_same_id_and_version_with_other_content_is_a_409(world: World) -> None:
@@ -168,6 +171,8 @@ def test_round_status_follows_the_nodes(world: World) -> None:
     _refused(
         world.client.get("/api/v1/rounds/99", headers=world.auth("rita")), 404, "unknown_round"
     )
+    huge = world.client.get(f"/api/v1/rounds/{10**23}", headers=world.auth("rita"))
+    _refused(huge, 404, "unknown_round")  # once a 500: the id overflowed the database driver
 
 
 def test_tokens_from_passwords_and_me(world: World) -> None:

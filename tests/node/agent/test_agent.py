@@ -194,3 +194,23 @@ def test_admin_mistakes_are_one_line_errors(agent: Agent, fake, library_spec) ->
 def test_one_agent_per_state_folder(agent: Agent) -> None:
     with pytest.raises(Exception, match="another agent is running on the state folder"):
         Agent(agent.config)
+
+
+def test_hostile_tasks_are_refused_on_their_own_and_the_others_run(
+    agent: Agent, fake: FakeCoordinator, library_spec: str
+) -> None:
+    # Each of these once raised in every cycle while listed, so that no other task ran.
+    unsigned = fake.task(NODE, library_spec, round_id=10**30)
+    fake.tasks.append((NODE, {"payload": unsigned, "signer": "coordinator", "key_id": "x"}))
+    deep = fake.task(NODE, library_spec)
+    deep["spec"] = "description: " + "[" * 500 + "]" * 500
+    fake.issue(deep)
+    fake.issue(fake.task(NODE, library_spec, round_id=10**30))
+    good = fake.issue(fake.task(NODE, library_spec))
+    cycle = agent.poll_once()
+    assert (cycle.tasks, cycle.refused, cycle.run, cycle.uploaded) == (4, 3, 1, 1)
+    reasons = [r["reason"] for r in agent.state.store.tasks() if r["state"] == "refused"]
+    assert [r.split(":")[0] for r in reasons] == ["bad_signature", "spec_invalid", "malformed"]
+    assert "nested deeper than 32 levels" in reasons[1] and "round_id" in reasons[2]
+    assert good["payload"]["task_id"] in fake.results
+    assert agent.poll_once().tasks == 0  # refused once, not again every cycle

@@ -103,6 +103,11 @@ def test_a_task_passes_its_check_and_its_schema() -> None:
         ({"type": "lhs.poll/1"}, "malformed"),
         ({"round_id": "7"}, "malformed"),
         ({"round_id": True}, "malformed"),
+        ({"round_id": 10**30}, "malformed"),  # more than a database holds
+        ({"round_id": 0}, "malformed"),
+        ({"min_cell": 10**30}, "malformed"),
+        ({"spec_version": 10**30}, "malformed"),
+        ({"spec": "description: " + "[" * 500 + "]" * 500}, "spec_invalid"),
         ({"nodes": "zh-a"}, "malformed"),
         ({"task_id": ""}, "malformed"),
         ({"task_id": "x" * 201}, "malformed"),

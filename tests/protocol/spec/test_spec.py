@@ -175,6 +175,9 @@ def test_refusals_name_the_field_and_the_expectation(text: str, path: str, expec
         ("- just\n- a list\n", "must be a YAML mapping"),
         ("id: [unclosed\n", "not valid YAML"),
         ("", "must be a YAML mapping"),
+        # Nested 500 deep: refused before any recursion, at the line and column it goes too deep.
+        ("description: " + "[" * 500 + "]" * 500, "nested deeper than 32 levels \\(line 1"),
+        ("id: x\n" + "".join("  " * i + f"k{i}:\n" for i in range(60)), "nested deeper than 32"),
     ],
 )
 def test_hostile_or_broken_yaml_is_refused(text: str, expected: str) -> None:
