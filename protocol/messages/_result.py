@@ -22,6 +22,8 @@ from ..disclosure import MeasureDef, PublishedCube, check_published
 from ..errors import AuditFailed, MessageInvalid, ProtocolError
 from ..spec import (
     K_FLOOR,
+    MAX_MIN_CELL,
+    MAX_VALUE,
     YEARS,
     QuerySpec,
     SumDaysMeasure,
@@ -168,6 +170,8 @@ def check_result(
             f"the result is for spec hash {str(result['spec_hash'])[:80]!r}, not {digest}",
         )
     k = result["min_cell"]
+    if isinstance(k, int) and not isinstance(k, bool) and k > MAX_MIN_CELL:
+        raise _bad(f"min_cell {str(k)[:40]} is above the highest k of {MAX_MIN_CELL}")
     if not is_whole(k) or k < min_cell:
         raise MessageInvalid(
             "min_cell_too_low",
@@ -178,9 +182,14 @@ def check_result(
         raise _bad("cells must be a non-empty list")
     if len(cells) > MAX_CELLS:
         raise _bad(f"the result has {len(cells)} cells, more than {MAX_CELLS}")
+    names = [m.name for m in spec.measures]
     for i, cell in enumerate(cells):
         if isinstance(cell, Mapping):
             _check_dimension_values(spec, cell, i)
+            for name in names:
+                value = cell.get(name)
+                if isinstance(value, int) and value > MAX_VALUE:
+                    raise _bad(f"cell {i}: {name} is larger than {MAX_VALUE:,}")
     years = None
     if scope == HEADLINE:
         top = len(cells) == 1 and isinstance(cells[0], Mapping)

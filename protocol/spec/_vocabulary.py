@@ -7,6 +7,7 @@ __all__ = [
     "DIMENSIONS",
     "K_FLOOR",
     "MAX_MIN_CELL",
+    "MAX_VALUE",
     "SEXES",
     "YEARS",
     "dimension_value_ok",
@@ -17,6 +18,9 @@ K_FLOOR = 10
 
 MAX_MIN_CELL = 1000
 """The highest k a spec or a round may ask for."""
+
+MAX_VALUE = 10**12
+"""The largest count or sum a result may hold: far above any population's, far below 2**63."""
 
 SEXES: tuple[str, ...] = ("F", "M", "U")
 """Values of the ``sex`` dimension: female, male, unknown."""

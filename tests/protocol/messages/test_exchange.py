@@ -208,6 +208,9 @@ HEADLINE = _headline({(2022, "F", "75-84"): (40, 12), (2023, "M", "85+"): (33, 2
         (lambda r: r["cells"][0].update(denominator=-1), "bad_result"),
         (lambda r: r["cells"].pop(), "bad_result"),
         (lambda r: r.update(scope="everything"), "bad_result"),
+        (lambda r: r.update(min_cell=10**30), "bad_result"),
+        (lambda r: r["cells"][-1].update(denominator=10**30), "bad_result"),
+        (lambda r: r["cells"][-1].update(denominator=2**64 + 5), "bad_result"),
         (lambda r: r.update(years=[2022, 2023]), "bad_result"),
     ],
 )
