@@ -125,6 +125,19 @@ def check_coordinator_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _no_inline_password(key: str, value: str, path: Path) -> None:
+    """Refuse a URL whose password is written out instead of named as ``${VAR}``."""
+    parts = urlsplit(value)
+    if parts.scheme and "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        password = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+        if password and not _PLACEHOLDER.fullmatch(password):
+            raise NodeError(
+                f"{path}: {key}: the password is written in the file; put ${{LHS_DB_PASSWORD}}"
+                " in its place and set that environment variable"
+            )
+
+
 def _expand(value: str, path: Path) -> str:
     def repl(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -171,6 +184,7 @@ def _value(key: str, kind: str, value: Any, path: Path) -> Any:
         return None
     if not isinstance(value, str):
         raise NodeError(f"{path}: {key} must be text")
+    _no_inline_password(key, value, path)
     value = _expand(value, path)
     if kind == "url":
         try:

@@ -35,6 +35,9 @@ def test_settings_and_environment_placeholders(tmp_path: Path, monkeypatch) -> N
         ("data: [1, 2\n", "not valid YAML"),
         ("- a\n", "must be a mapping"),
         ("data: postgresql://u:${NOPE_NOT_SET}@h/db\n", "NOPE_NOT_SET is not set"),
+        # A password written out: refused, with how to do it instead.
+        ("data: postgresql+psycopg://lhs:hunter2@db/omop\n", "put \\$\\{LHS_DB_PASSWORD\\}"),
+        ("data: postgresql://lhs:pw${X}@db/omop\n", "the password is written in the file"),
     ],
 )
 def test_bad_settings_are_refused_in_one_line(tmp_path: Path, text: str, message: str) -> None:
