@@ -30,7 +30,7 @@ from ..accounts.models import User
 from ..accounts.services import CAN_DECIDE, CAN_SUBMIT, require_role
 from ..audit.services import record
 from ..config import Settings
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..rounds.models import Round
 from ..rounds.services import open_round
 from .models import STATUSES, Decision, Spec
@@ -130,6 +130,11 @@ def approve(
     spec = find_spec(session, ref)
     if spec.status == "rejected":
         raise Conflict("spec_rejected", f"{spec.spec_hash} was rejected; submit a new version")
+    if spec.submitted_by_id == user.id:
+        # Four eyes: whoever wrote a query does not also decide that it may run.
+        raise Forbidden(
+            "four_eyes", "a spec is approved by someone other than the person who submitted it"
+        )
     parsed = parse_spec(spec.yaml, source=spec.spec_hash)
     round_ = open_round(
         session,

@@ -91,11 +91,15 @@ def remote(world: World, live_url: str, monkeypatch: pytest.MonkeyPatch) -> Worl
     return world
 
 
-def test_submit_approve_and_follow_a_round_over_http(remote: World, tmp_path: Path) -> None:
+def test_submit_approve_and_follow_a_round_over_http(
+    remote: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     remote.node("zh-a")
     spec_file = tmp_path / "by_sex.yaml"
     spec_file.write_text(BY_SEX)
+    monkeypatch.setenv("LHS_TOKEN", remote.tokens["rita"])  # a researcher submits
     submitted = _run("query", "submit", str(spec_file), "opioid_last_90d")
+    monkeypatch.setenv("LHS_TOKEN", remote.tokens["carl"])  # a coordinator decides
     assert submitted.exit_code == 0, submitted.output
     assert "(submitted)" in submitted.output and submitted.output.count("sha256:") == 2
     digest = submitted.output.split()[3]
@@ -107,6 +111,12 @@ def test_submit_approve_and_follow_a_round_over_http(remote: World, tmp_path: Pa
     detail = _run("round", "status", "1")
     assert detail.exit_code == 0 and "zh-a" in detail.output and "pending" in detail.output
     other = _run("query", "submit", "opioid_last_90d").output.split()[3]
+    # Four eyes: a spec carl submits himself, carl may not approve.
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(BY_SEX.replace("id: opioid_by_sex", "id: opioid_by_sex_carl"))
+    own = _run("query", "submit", str(mine)).output.split()[3]
+    refused = _run("coordinator", "approve", own, "--reason", "mine")
+    one_line_error(refused, "403 four_eyes", "someone other than the person who submitted it")
     rejected = _run("coordinator", "reject", other, "--reason", "later")
     assert rejected.exit_code == 0 and "rejected sha256:" in rejected.output
 
