@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import AuditFailed, DisclosureError
 from ._audit import AuditResult, audit, complement_label
-from ._cube import Cube, Key
+from ._cube import Cube, Key, MeasureDef
 
 __all__ = [
     "FEW_PERSONS",
@@ -28,6 +28,7 @@ __all__ = [
     "SUM_FOLLOWS_COUNT",
     "ProtectedCube",
     "SuppressionReport",
+    "primary_reason",
     "primary_suppression",
     "protect",
 ]
@@ -97,6 +98,17 @@ def _small(value: int, k: int) -> bool:
     return 0 < value < k
 
 
+def primary_reason(measure: MeasureDef, value: int, parent: int | None, k: int) -> str | None:
+    """Return why the primary rules withhold a count, or None; ``parent`` is its denominator's
+    value (None: not known, e.g. suppressed, so only the count's own size is judged)."""
+    if measure.parent is not None and parent is not None:
+        if _small(parent, k):
+            return DENOMINATOR_SUPPRESSED
+        if not _small(value, k) and _small(parent - value, k):
+            return COMPLEMENT_BELOW_K
+    return COUNT_BELOW_K if _small(value, k) else None
+
+
 def primary_suppression(cube: Cube, k: int) -> dict[Entry, str]:
     """Return the values the primary rules suppress, each with its reason."""
     if k < 1:
@@ -109,19 +121,12 @@ def primary_suppression(cube: Cube, k: int) -> dict[Entry, str]:
             value = values[m.name]
             if value < 0:
                 raise DisclosureError(f"count {m.name} is negative in cell {key}")
-            if m.parent is None:
-                if _small(value, k):
-                    out[(key, m.name)] = COUNT_BELOW_K
-                continue
-            parent = values[m.parent]
-            if value > parent:
+            parent = values[m.parent] if m.parent is not None else None
+            if parent is not None and value > parent:
                 raise DisclosureError(f"{m.name} exceeds {m.parent} in cell {key}")
-            if _small(parent, k):
-                out[(key, m.name)] = DENOMINATOR_SUPPRESSED
-            elif _small(value, k):
-                out[(key, m.name)] = COUNT_BELOW_K
-            elif _small(parent - value, k):
-                out[(key, m.name)] = COMPLEMENT_BELOW_K
+            reason = primary_reason(m, value, parent, k)
+            if reason is not None:
+                out[(key, m.name)] = reason
     for key, persons in (cube.persons or {}).items():
         for name, count in persons.items():
             # k visits of fewer than k people are as small as a count of those people.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from ..errors import AuditFailed, DisclosureError
 from ._bounds import PublishedCube, attacker_system, count_targets
 from ._lp import intervals, least_point
+from ._protect import COMPLEMENT_BELOW_K, DENOMINATOR_SUPPRESSED, primary_reason
 
 __all__ = ["check_published"]
 
@@ -61,8 +62,8 @@ def check_published(cube: PublishedCube, k: int) -> int:
 
 
 def _check_primary(cube: PublishedCube, k: int) -> None:
-    """Refuse a published count of 1..k-1, a published complement of 1..k-1, and a sum
-    published where its count is not: what a node's primary rules never let out."""
+    """Refuse a published value the node's primary rules never let out (``primary_reason``),
+    and a sum published where its count is not."""
     for key, values in cube.cells.items():
         for m in cube.measures:
             value, parent = values[m.name], values.get(m.parent or "")
@@ -71,10 +72,16 @@ def _check_primary(cube: PublishedCube, k: int) -> None:
             if m.kind == "sum":
                 if m.parent is not None and parent is None:
                     raise AuditFailed(f"cell {key!r}: {m.name} is published, its count is not")
-            elif 0 < value < k:
-                raise AuditFailed(f"cell {key!r}: {m.name} = {value} is published, below k={k}")
-            elif parent is not None and 0 < parent - value < k:
+                continue
+            reason = primary_reason(m, value, parent, k)
+            if reason == COMPLEMENT_BELOW_K:
                 raise AuditFailed(
                     f"cell {key!r}: {m.parent} - {m.name} = {parent - value} is published,"
                     f" below k={k}"
                 )
+            if reason is not None:
+                # A small denominator is refused at its own value, the count's measure first.
+                name, small = (
+                    (m.parent, parent) if reason == DENOMINATOR_SUPPRESSED else (m.name, value)
+                )
+                raise AuditFailed(f"cell {key!r}: {name} = {small} is published, below k={k}")
