@@ -128,13 +128,14 @@ def merge_group(
     keys: dict[Key, None] = dict.fromkeys(table or ())
     for node in nodes:
         keys.update(dict.fromkeys(node.cube.cells))
+    within = [n for n in nodes if n.node_id in inside]
     outside = [n for n in nodes if n.node_id not in inside]
     cells: dict[Key, dict[str, MergedValue]] = {}
     for key in sorted(keys, key=_order):
         if table and key in table:
             # The table sums the members inside; those outside add what they published.
-            rest = _sum(outside, key, measures)
-            cells[key] = _with_table(group, key, rest, table, nodes, inside)
+            bounds, rest = _sum(within, key, measures), _sum(outside, key, measures)
+            cells[key] = _with_table(group, key, table[key], bounds, rest)
         else:
             cells[key] = _sum(nodes, key, measures)
     return MergedGroup(level, area, members, node_ids, providers, cells)
@@ -156,24 +157,22 @@ def _sum(nodes: list[NodeCube], key: Key, measures: list[str]) -> dict[str, Merg
 def _with_table(
     group: GroupId,
     key: Key,
+    row: Mapping[str, int | None],
+    bounds: dict[str, MergedValue],
     rest: dict[str, MergedValue],
-    table: GroupTable,
-    nodes: list[NodeCube],
-    summed: set[str],
 ) -> dict[str, MergedValue]:
-    """Return a cell's values from the group table, plus what the members it leaves out add."""
-    inside = [n for n in nodes if n.node_id in summed]
+    """Return a cell's values from its row of the group table, plus what the members it leaves
+    out add (``rest``); ``bounds`` is what the members it sums published themselves."""
     out = {}
     for name, added in rest.items():
-        if name not in table[key]:
+        if name not in row:
             raise MergeInputError(f"the group table of {group} has no measure {name!r}")
-        total = table[key][name]
+        total = row[name]
         if total is None:
             out[name] = MergedValue.withheld()
             continue
         # The members' own publications bound the truth; a total outside them is corrupt.
-        bounds = [n.contribution(key, name) for n in inside]
-        low, high = sum(b[0] for b in bounds), sum(b[1] for b in bounds)
+        low, high = bounds[name].low, bounds[name].high
         if not low <= total <= high:
             raise MergeInputError(
                 f"the group table's {name} {total} in {group} cell {key!r} lies outside"
