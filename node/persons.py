@@ -12,13 +12,10 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
-
 from protocol import Key, QuerySpec, UnitsMeasure, UnitsWithMeasure
 
 from .compiler import CompiledGroup, compile_specs
-from .errors import DataSourceError
-from .sources import DataSource, first_line
+from .sources import DataSource
 
 __all__ = ["Persons", "fetch_persons"]
 
@@ -34,12 +31,7 @@ def fetch_persons(specs: Sequence[QuerySpec], source: DataSource) -> dict[str, P
         return out
     with source.connect() as connection:
         for group in groups:
-            try:
-                rows = [dict(r._mapping) for r in connection.execute(group.persons)]
-            except sa.exc.SQLAlchemyError as exc:
-                raise DataSourceError(
-                    f"the extract at {source.location} could not be queried: {first_line(exc)}"
-                ) from None
+            rows = source.rows(connection, group.persons)
             for spec in group.specs:
                 out[spec.id] = _persons(spec, group, rows)
     return out

@@ -14,17 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from protocol import (
-    AGE_BANDS,
     CUBE,
     HEADLINE,
     K_FLOOR,
-    SEXES,
     Cube,
     ProtectedCube,
     QuerySpec,
+    dimension_domains,
     measure_defs,
     protect,
     protect_headline,
@@ -32,9 +29,9 @@ from protocol import (
 )
 
 from .compiler import CompiledGroup, compile_specs
-from .errors import DataSourceError, NodeError
+from .errors import NodeError
 from .persons import Persons, fetch_persons
-from .sources import DataSource, first_line
+from .sources import DataSource
 
 __all__ = ["QueryResult", "effective_k", "fetch_finest", "run_specs"]
 
@@ -90,27 +87,8 @@ def effective_k(spec: QuerySpec, floor: int = K_FLOOR, requested: int | None = N
 
 
 def _domains(dims: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    domains: dict[str, list[Any]] = {}
-    for dim in dims:
-        if dim == "sex":
-            domains[dim] = list(SEXES)
-        elif dim == "age_band":
-            domains[dim] = [label for label, _, _ in AGE_BANDS]
-        else:
-            years = [int(r[dim]) for r in rows]
-            domains[dim] = list(range(min(years), max(years) + 1)) if years else []
-    return domains
-
-
-def _fetch(source: DataSource, connection: sa.Connection, group: CompiledGroup) -> list[dict]:
-    try:
-        result = connection.execute(group.statement)
-        rows = [dict(row._mapping) for row in result]
-    except sa.exc.SQLAlchemyError as exc:
-        raise DataSourceError(
-            f"the extract at {source.location} could not be queried: {first_line(exc)}"
-        ) from None
-    return rows
+    years = [int(r["year"]) for r in rows] if "year" in dims else []
+    return dimension_domains(dims, (min(years), max(years)) if years else None)
 
 
 def fetch_finest(
@@ -126,7 +104,7 @@ def fetch_finest(
     with source.connect() as connection:
         for group in groups:
             started = time.perf_counter()
-            rows = _fetch(source, connection, group)
+            rows = source.rows(connection, group.statement)
             log.info(
                 "cohort %s: %d finest cells for %s in %.2fs",
                 group.specs[0].cohort.name,

@@ -12,6 +12,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
@@ -141,6 +142,15 @@ class DataSource:
         except sa.exc.OperationalError as exc:
             raise DataSourceError(
                 f"lost the connection to {self.location}: {first_line(exc)}"
+            ) from None
+
+    def rows(self, connection: sa.Connection, statement: sa.Executable) -> list[dict[str, Any]]:
+        """Run a compiled statement; a database error names the extract, in one line."""
+        try:
+            return [dict(row._mapping) for row in connection.execute(statement)]
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataSourceError(
+                f"the extract at {self.location} could not be queried: {first_line(exc)}"
             ) from None
 
     engine: sa.Engine

@@ -23,12 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from protocol import (
-    AGE_BANDS,
     HEADLINE,
-    SEXES,
     Key,
     QuerySpec,
     agg_request_payload,
+    dimension_domains,
     layout_hash,
     measure_defs,
     shown_keys,
@@ -82,13 +81,8 @@ def _taking_part(results: dict[str, Any]) -> dict[str, Any]:
 def round_layout(spec: QuerySpec, results: dict[str, Any]) -> dict[str, Any]:
     """Return the cells every group of a round sums: the shown cells over the members' years."""
     spans = [r["years"] for r in _taking_part(results).values() if r.get("years")]
-    domains: dict[str, list[Any]] = {
-        "year": list(range(min(s[0] for s in spans), max(s[1] for s in spans) + 1))
-        if spans
-        else [],
-        "sex": list(SEXES),
-        "age_band": [label for label, _, _ in AGE_BANDS],
-    }
+    years = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+    domains = dimension_domains(spec.dimensions, years)
     return {
         "dimensions": list(spec.dimensions),
         "measures": [m.name for m in measure_defs(spec)],

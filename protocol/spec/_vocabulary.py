@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __all__ = [
     "AGE_BANDS",
     "DIMENSIONS",
@@ -10,6 +13,7 @@ __all__ = [
     "MAX_VALUE",
     "SEXES",
     "YEARS",
+    "dimension_domains",
     "dimension_value_ok",
 ]
 
@@ -45,6 +49,19 @@ DIMENSIONS: dict[str, str] = {
 """The only dimensions a cube can have, with how a reviewer reads them."""
 
 _LABELS = frozenset(label for label, _, _ in AGE_BANDS)
+
+
+def dimension_domains(
+    dimensions: Sequence[str], years: tuple[int, int] | None
+) -> dict[str, list[Any]]:
+    """Return the values each dimension takes: every sex and age band, and the years from the
+    first to the last of ``years`` (None: no year)."""
+    domains: dict[str, list[Any]] = {
+        "year": list(range(years[0], years[1] + 1)) if years else [],
+        "sex": list(SEXES),
+        "age_band": [label for label, _, _ in AGE_BANDS],
+    }
+    return {dim: domains[dim] for dim in dimensions}
 
 
 def dimension_value_ok(dimension: str, value: object) -> bool:
