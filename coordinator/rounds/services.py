@@ -21,6 +21,7 @@ from protocol import (
     MAX_MIN_CELL,
     QuerySpec,
     canonical_json,
+    is_whole,
     parse_spec,
     sign,
     task_payload,
@@ -138,7 +139,7 @@ def open_round(
 
 def _get_round(session: Session, round_id: int) -> Round:
     # An id beyond what the database holds is no round (not an overflow in the driver).
-    round_ = session.get(Round, round_id) if 0 < round_id < 2**63 else None
+    round_ = session.get(Round, round_id) if is_whole(round_id, 1) else None
     if round_ is None:
         raise NotFound("unknown_round", f"no round {round_id}")
     return round_

@@ -22,7 +22,7 @@ try:
 except ImportError:  # pragma: no cover - Windows has no flock
     fcntl = None  # type: ignore[assignment]
 
-from protocol import canonical_json, poll_payload, sign
+from protocol import canonical_json, is_whole, poll_payload, sign
 
 from ..config import NodeConfig
 from .aggregate import answer_requests
@@ -299,6 +299,5 @@ def _columns(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _column(value: Any, kind: type) -> Any:
     if kind is int:
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        return value if whole and 0 <= value < 2**63 else None  # what a database holds
+        return value if is_whole(value) else None  # 0 .. 2**63-1: what a database holds
     return value[:200] if isinstance(value, str) else None

@@ -24,6 +24,7 @@ JSON Schemas the coordinator's OpenAPI document publishes.
 
 from . import _aggregation, _layout, _poll, _result, _schemas, _task, _time, _types
 from ._aggregation import *  # noqa: F403
+from ._checks import is_whole
 from ._layout import *  # noqa: F403
 from ._poll import *  # noqa: F403
 from ._result import *  # noqa: F403
@@ -32,7 +33,7 @@ from ._task import *  # noqa: F403
 from ._time import *  # noqa: F403
 from ._types import *  # noqa: F403
 
-__all__: list[str] = []
+__all__: list[str] = ["is_whole"]
 __all__ += _aggregation.__all__
 __all__ += _layout.__all__
 __all__ += _poll.__all__
