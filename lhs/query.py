@@ -63,12 +63,12 @@ def validate_command(specs: tuple[str, ...]) -> None:
 @click.option("--min-cell", type=click.IntRange(min=1), help="Show the text for this k.")
 def explain_command(spec: str, min_cell: int | None) -> None:
     """Print the plain-language reading of a spec that a reviewer approves."""
-    library = [(path, load_spec(path)) for path in library_paths()]
+    library = {spec_hash(s): s for s in map(load_spec, library_paths())}
     for path in resolve_specs((spec,)):
         parsed = load_spec(path)
         click.echo(explain(parsed, min_cell))
         digest = spec_hash(parsed)
-        others = [(f"{s.id} v{s.version}", s) for _, s in library if spec_hash(s) != digest]
+        others = [(f"{s.id} v{s.version}", s) for h, s in library.items() if h != digest]
         close = neighbours(parsed, others)
         if close:
             click.echo(

@@ -28,11 +28,9 @@ def protect_shown_tables(
     headlines: Mapping[str, Mapping[str, int | None]] | None = None,
 ) -> GroupTables:
     """Protect a round's group tables jointly, with the knowledge their year rows give."""
-    if "year" not in dimensions or not tables:
-        return protect_group_tables(tables, groups, measures, k, headlines)
-    at = list(dimensions).index("year")
-    keys = list(next(iter(tables.values())))
-    years = sorted({key[at] for key in keys if key[at] is not None})
+    at = list(dimensions).index("year") if "year" in dimensions else None
+    keys = list(next(iter(tables.values()), {}))
+    years = sorted({key[at] for key in keys if key[at] is not None}) if at is not None else []
     if not years:
         return protect_group_tables(tables, groups, measures, k, headlines)
     floors = [key for key in keys if key[at] in (years[0], years[-1])]
