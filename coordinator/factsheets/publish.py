@@ -23,7 +23,6 @@ from protocol import (
     HEADLINE,
     Key,
     QuerySpec,
-    check_result,
     measure_defs,
     protect_shown_tables,
 )
@@ -31,6 +30,7 @@ from protocol import (
 from ..aggregation.services import group_totals
 from ..merge.model import NATIONAL, ExactTotals, GroupId
 from ..merge.services import merge
+from ..merge.validate import validate_result
 from ..registry.models import Region
 from ..registry.services import memberships
 from ..rounds.services import list_rounds, round_results, round_status
@@ -63,11 +63,11 @@ def protected_tables(
     headlines: dict[str, dict[str, int | None]] = {}
     spans = []
     for node_id, result in results.items():
-        checked = check_result(spec, result, min_cell=k)
-        if checked.scope == HEADLINE:
-            (headlines[node_id],) = checked.cube.cells.values()
-            if checked.years and any(node_id in m for m in groups.values()):
-                spans.append(checked.years)
+        node = validate_result(spec, result, node_id=node_id, min_cell=k)
+        if node.scope == HEADLINE:
+            (headlines[node_id],) = node.cube.cells.values()
+            if node.years and any(node_id in m for m in groups.values()):
+                spans.append(node.years)
     keys = _shown_years(spec, next(iter(exact.values()))[1], spans)
     tables = {group: {key: cells[key] for key in keys} for group, (_, cells) in exact.items()}
     started = time.perf_counter()

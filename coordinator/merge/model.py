@@ -87,6 +87,8 @@ class NodeCube:
     cube: PublishedCube
     scope: str = "cube"
     """``headline`` (the overall values only) or ``cube`` (every cell)."""
+    years: tuple[int, int] | None = None
+    """Headline only: the first and last year it counted units in (the coordinator's alone)."""
 
     @cached_property
     def bounds(self) -> dict[tuple[Key, str], Bound]:

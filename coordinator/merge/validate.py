@@ -32,7 +32,7 @@ def validate_result(
         checked = check_result(spec, result, min_cell=K_FLOOR if min_cell is None else min_cell)
     except MessageInvalid as exc:
         raise MergeInputError(f"result of {node_id}: {exc}", subject=node_id) from None
-    return NodeCube(node_id, result["min_cell"], checked.cube, checked.scope)
+    return NodeCube(node_id, result["min_cell"], checked.cube, checked.scope, checked.years)
 
 
 def validate_memberships(
