@@ -5,6 +5,7 @@ from __future__ import annotations
 from .accounts.models import ApiToken, User
 from .aggregation.models import AggAttempt, AggMessage
 from .audit.models import AuditEvent
+from .factsheets.models import GroupRelease
 from .registry.models import EnrolmentCode, Membership, Node, Organisation, Region
 from .review.models import Decision, Spec
 from .rounds.models import PollNonce, Result, Round, Task
@@ -16,6 +17,7 @@ __all__ = [
     "AuditEvent",
     "Decision",
     "EnrolmentCode",
+    "GroupRelease",
     "Membership",
     "Node",
     "Organisation",

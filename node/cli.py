@@ -19,6 +19,7 @@ from .agent.cli import AGENT_COMMANDS
 from .check import check_command
 from .config import load_config
 from .errors import NodeError
+from .ledger import Ledger
 from .output import FORMATS, render
 from .runner import run_specs
 from .sources import open_source
@@ -65,6 +66,12 @@ def node_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="node.yaml.")
+@click.option(
+    "--ledger",
+    "ledger_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Release ledger folder: audit with everything recorded there, then record this run.",
+)
 def run_command(
     specs: tuple[str, ...],
     data: str | None,
@@ -73,16 +80,23 @@ def run_command(
     fmt: str,
     out: Path | None,
     config_path: str | None,
+    ledger_dir: Path | None,
 ) -> None:
-    """Run specs on the extract; print protected cubes (suppressed values are null)."""
+    """Run specs on the extract; print protected cubes (suppressed values are null).
+
+    With --ledger, each cube is also audited with every release recorded in that folder
+    (values that would let anyone difference out a small group are withheld too) and,
+    once the output is written, recorded there.
+    """
     config = load_config(config_path)
     location = data or config.data
     if not location:
         raise click.UsageError("give --data (or 'data' in the node's config file)")
     loaded = load_specs(specs)
+    ledger = Ledger(ledger_dir) if ledger_dir is not None else None
     source = open_source(location, schema=schema or config.schema)
     try:
-        results = run_specs(loaded, source, floor=config.min_cell, min_cell=min_cell)
+        results = run_specs(loaded, source, floor=config.min_cell, min_cell=min_cell, ledger=ledger)
     finally:
         source.close()
     text = render(results, fmt)
@@ -90,6 +104,34 @@ def run_command(
         click.echo(text, nl=False)
     else:
         write_atomically(out, text)
+    if ledger is not None:
+        ledger.commit()
+
+
+@node_group.command("ledger")
+@click.option(
+    "--ledger",
+    "ledger_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A ledger folder (default: the agent's, in the state folder of node.yaml).",
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="node.yaml.")
+def ledger_command(ledger_dir: Path | None, config_path: str | None) -> None:
+    """List every release the ledger holds: what was published and what withheld."""
+    if ledger_dir is None:
+        ledger_dir = Path(load_config(config_path).state) / "ledger"
+        if not ledger_dir.is_dir():
+            raise NodeError(f"no ledger at {ledger_dir}: nothing has been released yet")
+    releases = Ledger(ledger_dir).releases()
+    for number, release in enumerate(releases, start=1):
+        shown = [c for c in release.cells if c.value is not None]
+        click.echo(
+            f"{number:>6}  {release.at}  {release.query:<36} {release.scope:<8} k={release.k:<3}"
+            f" counts published {len(shown)}, withheld {len(release.cells) - len(shown)}"
+            f" ({release.unit} units)"
+        )
+    size = sum(p.stat().st_size for p in ledger_dir.iterdir() if p.is_file())
+    click.echo(f"{len(releases)} releases, {size / 1e6:.1f} MB in {ledger_dir}")
 
 
 node_group.add_command(check_command, "check")

@@ -45,9 +45,10 @@ class CompiledGroup:
     statement: sa.Select[Any]
     columns: dict[tuple[str, str], str] = field(default_factory=dict)
     """(spec id, measure name) -> result column label."""
-    persons: sa.Select[Any] | None = None
-    """Visit cohorts: one row per finest cell and person, a 0/1 column per count (same labels):
-    whether that person has a unit counted there.  A count needs k persons as well as k units."""
+    members: sa.Select[Any] | None = None
+    """One row per unit: its dimension values, ``unit_id``, ``person_id`` and a 0/1 column per
+    count (same labels): whether the unit is counted there.  For the persons behind a count
+    of visits and for the release ledger; never leaves the node."""
 
 
 def _cohort_key(spec: QuerySpec) -> str:
@@ -271,15 +272,18 @@ class _GroupCompiler:
         statement = sa.select(*select_cols).select_from(source)
         if dims:
             statement = statement.group_by(*(cohort_units.c[d] for d in dims))
-        persons = None
-        if self.cohort.unit == "visit":
-            person = cohort_units.c.person_id
-            persons = (
-                sa.select(*(cohort_units.c[d] for d in dims), person.label("person_id"), *flags)
-                .select_from(source)
-                .group_by(*(cohort_units.c[d] for d in dims), person)
+        unit, person = cohort_units.c.unit_id, cohort_units.c.person_id
+        members = (
+            sa.select(
+                *(cohort_units.c[d] for d in dims),
+                unit.label("unit_id"),
+                person.label("person_id"),
+                *flags,
             )
-        return CompiledGroup(self.specs, dims, statement, columns, persons)
+            .select_from(source)
+            .group_by(*(cohort_units.c[d] for d in dims), unit, person)
+        )
+        return CompiledGroup(self.specs, dims, statement, columns, members)
 
 
 def _compile_group(specs: list[QuerySpec], table: TableLookup) -> CompiledGroup:

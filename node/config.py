@@ -81,7 +81,9 @@ class NodeConfig:
         "keys", "path", "Folder of node.key (private, mode 0600) and the pinned coordinator.pub."
     )
     state: str = _setting(
-        "state", "path", "Folder of the agent's state: outbox and task database, audit log."
+        "state",
+        "path",
+        "Folder of the agent's state: outbox and task database, audit log, release ledger.",
     )
     policy: Policy = field(
         default=_DEFAULT_POLICY,

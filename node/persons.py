@@ -1,8 +1,8 @@
 """Distinct persons behind every count of a visit cohort: a count needs k persons, not only k units.
 
 Eleven admissions of five people are five people: the cell is as small as a count of five.
-For a visit cohort the compiler gives one row per finest cell and person, with a 0/1 column
-per count (``CompiledGroup.persons``); here each cell's persons are collected and every
+For a visit cohort the compiler gives one row per visit, with its person and a 0/1 column
+per count (``CompiledGroup.members``); here each cell's persons are collected and every
 margin's are the union of its cells' (a person in two years counts once overall).
 """
 
@@ -26,12 +26,13 @@ Persons = dict[Key, dict[str, int]]
 def fetch_persons(specs: Sequence[QuerySpec], source: DataSource) -> dict[str, Persons]:
     """Return the persons behind every count of every visit-cohort spec (others: absent)."""
     out: dict[str, Persons] = {}
-    groups = [g for g in compile_specs(specs, source.table) if g.persons is not None]
-    if not groups:
+    visits = [s for s in specs if s.cohort.unit == "visit"]
+    if not visits:
         return out
     with source.connect() as connection:
-        for group in groups:
-            rows = source.rows(connection, group.persons)
+        for group in compile_specs(visits, source.table):
+            assert group.members is not None
+            rows = source.rows(connection, group.members)
             for spec in group.specs:
                 out[spec.id] = _persons(spec, group, rows)
     return out

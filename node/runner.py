@@ -19,6 +19,7 @@ from protocol import (
     HEADLINE,
     K_FLOOR,
     Cube,
+    Key,
     ProtectedCube,
     QuerySpec,
     dimension_domains,
@@ -30,6 +31,7 @@ from protocol import (
 
 from .compiler import CompiledGroup, compile_specs
 from .errors import NodeError
+from .ledger import Ledger, decide, fetch_members
 from .persons import Persons, fetch_persons
 from .sources import DataSource
 
@@ -45,6 +47,8 @@ class QueryResult:
     spec: QuerySpec
     spec_hash: str
     protected: ProtectedCube
+    withheld: frozenset[tuple[Key, str]] = frozenset()
+    """Counts withheld because, with what the ledger holds, they would narrow a small group."""
 
     @property
     def k(self) -> int:
@@ -57,8 +61,9 @@ class QueryResult:
 
     def headline(self) -> dict[str, Any]:
         """Return the headline form: the overall values protected with k, and the years seen."""
-        values, years = protect_headline(self.protected.cube, self.k)
         top = dict.fromkeys(self.spec.dimensions)
+        names = sorted(name for key, name in self.withheld if all(v is None for v in key))
+        values, years = protect_headline(self.protected.cube, self.k, names)
         return {
             **self._about(),
             "scope": HEADLINE,
@@ -138,14 +143,38 @@ def run_specs(
     *,
     floor: int = K_FLOOR,
     min_cell: int | None = None,
+    ledger: Ledger | None = None,
+    scope: str = CUBE,
 ) -> list[QueryResult]:
-    """Run specs on a source (one connection, cohorts shared) and protect each result."""
+    """Run specs on a source (one connection, cohorts shared) and protect each result.
+
+    With a ledger, each result's ``scope`` form is audited with everything the ledger holds
+    (and the results before it), withheld where it must be, and added to the ledger's
+    pending releases; the caller commits them once the results are safely out.
+    """
     ks = {spec.id: effective_k(spec, floor, min_cell) for spec in specs}
     finest = fetch_finest(specs, source)
     persons = fetch_persons(specs, source)
-    return [
+    results = [
         _protect_one(spec, *finest[spec.id], ks[spec.id], persons.get(spec.id)) for spec in specs
     ]
+    if ledger is None:
+        return results
+    members = fetch_members(specs, source)
+    out = []
+    for result in results:
+        decision = decide(
+            ledger,
+            result.spec.id,
+            result.spec_hash,
+            result.protected,
+            members[result.spec.id],
+            scope,
+        )
+        out.append(
+            QueryResult(result.spec, result.spec_hash, decision.protected, decision.withheld)
+        )
+    return out
 
 
 def _protect_one(

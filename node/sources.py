@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
@@ -152,6 +153,23 @@ class DataSource:
             raise DataSourceError(
                 f"the extract at {self.location} could not be queried: {first_line(exc)}"
             ) from None
+
+    def columns(self, connection: sa.Connection, statement: sa.Executable) -> dict[str, Any]:
+        """Run a compiled statement and return each result column as one NumPy array."""
+        try:
+            result = connection.execute(statement)
+            names = list(result.keys())
+            rows = result.fetchall()
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataSourceError(
+                f"the extract at {self.location} could not be queried: {first_line(exc)}"
+            ) from None
+        if not rows:
+            return {name: np.zeros(0, dtype=np.int64) for name in names}
+        return {
+            name: np.array(column)
+            for name, column in zip(names, zip(*rows, strict=True), strict=True)
+        }
 
     engine: sa.Engine
 

@@ -4,8 +4,10 @@ Secure aggregation gave every group with enough members taking part its exact ta
 shown cells.  Before anything is published, the tables of all groups of a round are
 protected jointly with every provider's headline (``protocol.protect_group_tables``): no
 value of 1..k-1, of a group or of one provider, can be narrowed below k from everything the
-round publishes.  Services only (no Flask): ``lhs coordinator publish`` and ``lhs demo``
-call it with a database session.
+round publishes.  What earlier publications showed comes in too (``history``): values they
+make known, and values that differ from one of them by 1..k-1; every value published is
+recorded for the publications to come.  Services only (no Flask): ``lhs coordinator
+publish`` and ``lhs demo`` call it with a database session.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from protocol import (
     HEADLINE,
+    DisclosureError,
     Key,
     QuerySpec,
     measure_defs,
@@ -34,6 +37,7 @@ from ..merge.validate import validate_result
 from ..registry.models import Region
 from ..registry.services import memberships
 from ..rounds.services import list_rounds, round_results, round_status
+from .history import earlier_releases, record_releases
 from .services import write_factsheets
 
 __all__ = ["latest_rounds", "protected_tables", "publish_factsheets"]
@@ -71,8 +75,21 @@ def protected_tables(
     keys = _shown_years(spec, next(iter(exact.values()))[1], spans)
     tables = {group: {key: cells[key] for key in keys} for group, (_, cells) in exact.items()}
     started = time.perf_counter()
-    defs = measure_defs(spec)
-    protected = protect_shown_tables(tables, groups, spec.dimensions, defs, k, headlines)
+    earlier = earlier_releases(session, round_id, spec, tables, k)
+    if earlier.frozen is not None:
+        log.info("round %d (%s): shown as published before", round_id, spec.id)
+        return earlier.frozen, groups
+    protected = protect_shown_tables(
+        tables,
+        groups,
+        spec.dimensions,
+        measure_defs(spec),
+        k,
+        headlines,
+        withhold=earlier.withhold,
+        known=earlier.known,
+    )
+    record_releases(session, round_id, spec, tables, protected.published)
     log.info(
         "round %d (%s): %d group tables protected, withheld %s, %d LPs, %.1fs",
         round_id,
@@ -115,7 +132,13 @@ def publish_factsheets(
         if not results:
             continue
         k = round_status(session, round_id)["min_cell"]
-        tables, summed = protected_tables(session, round_id, spec, results, k)
+        try:
+            tables, summed = protected_tables(session, round_id, spec, results, k)
+        except DisclosureError as exc:
+            # Fail closed: a round that cannot be proven safe beside what was published
+            # before is left out (its earlier pages stay as they were).
+            log.error("round %d (%s) not published: %s", round_id, spec.id, exc)
+            continue
         merged = merge(spec, results, members, group_tables=tables, summed=summed, min_cell=k)
         round_set.append((spec, merged))
     names = {(r.kind, r.code): r.name for r in session.scalars(sa.select(Region))}

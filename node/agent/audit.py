@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - Windows: one agent process per state f
 
 from protocol import write_time
 
-from .private import private_file
+from ..private import private_file
 
 __all__ = ["GENESIS", "AuditLog", "digest", "now_text"]
 

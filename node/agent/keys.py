@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from protocol import ProtocolError, key_id, load_private_key, public_key_text
 
+from ..private import private_folder
 from .errors import AgentError
-from .private import private_folder
 
 __all__ = ["KeyFolder", "write_private"]
 

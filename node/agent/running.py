@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from protocol import (
+    CUBE,
+    HEADLINE,
     ProtocolError,
     QuerySpec,
     canonical_json,
@@ -102,12 +104,18 @@ def _run_batch(agent: Agent, cycle: Cycle, k: int, batch: list[Job]) -> None:
     except DataSourceError as exc:
         log.error("run: the extract cannot be opened (%s); tasks wait for the next cycle", exc)
         return
+    ledger = agent.state.ledger
+    scope = HEADLINE if config.policy.secure_aggregation else CUBE
     try:
-        results = run_specs(specs, source, floor=config.min_cell, min_cell=k)
+        results = run_specs(
+            specs, source, floor=config.min_cell, min_cell=k, ledger=ledger, scope=scope
+        )
     except DataSourceError as exc:
+        ledger.discard()
         log.error("run: the extract cannot be read (%s); tasks wait for the next cycle", exc)
         return
     except (ProtocolError, NodeError) as exc:
+        ledger.discard()
         if len(specs) > 1:
             # Find the task at fault: run each on its own.
             for job in batch:
@@ -118,6 +126,18 @@ def _run_batch(agent: Agent, cycle: Cycle, k: int, batch: list[Job]) -> None:
         return
     finally:
         source.close()
+    # Recorded before anything reaches the outbox: a crash in between leaves the ledger
+    # stricter than what left, never looser.
+    ledger.commit()
+    for result in results:
+        if result.withheld:
+            agent.state.event(
+                "release_withheld",
+                f"{result.spec.id}: {len(result.withheld)} values withheld: with earlier"
+                " releases they would narrow a small group",
+                spec_hash=result.spec_hash,
+                withheld=[[list(key), name] for key, name in sorted(result.withheld, key=str)],
+            )
     by_hash = {result.spec_hash: result for result in results}
     for row, payload, _ in batch:
         _store(agent, cycle, row["task_id"], payload, by_hash[payload["spec_hash"]])

@@ -16,6 +16,7 @@ from typing import Any
 from protocol import parse_time
 
 from ..config import NodeConfig
+from ..ledger import Ledger
 from .aggstore import AggStore
 from .audit import AuditLog
 from .errors import AgentError
@@ -42,13 +43,15 @@ def task_payload(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class NodeState:
-    """The task database, outbox, aggregation state and audit log under a node's state folder."""
+    """The task database, outbox, aggregation state, audit log and release ledger under a
+    node's state folder."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.store = Store(folder / "agent.sqlite")
         self.audit = AuditLog(folder / "audit.jsonl")
         self.aggregation = AggStore(self.store.engine)
+        self.ledger = Ledger(folder / "ledger")
 
     @classmethod
     def open(cls, config: NodeConfig) -> NodeState:

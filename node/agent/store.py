@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..private import private_file
 from .audit import now_text
-from .private import private_file
 
 __all__ = ["STATES", "Store"]
 

@@ -25,7 +25,7 @@ depends on the group values and on what is published, never on a provider's own 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,10 +34,10 @@ from ..errors import DisclosureError
 from ._binding import Binding
 from ._cube import Cube, Key, MeasureDef
 from ._lp import LinearSystem, Row, intervals, least_point
-from ._protect import SECONDARY, SUM_FOLLOWS_COUNT, primary_suppression
+from ._protect import EARLIER_RELEASE, SECONDARY, SUM_FOLLOWS_COUNT, primary_suppression
 from ._shown import MIN_MEMBERS, GroupId
 
-__all__ = ["GroupTables", "protect_group_tables"]
+__all__ = ["Cell", "GroupTables", "protect_group_tables"]
 
 TOLERANCE = 1e-6
 
@@ -67,17 +67,25 @@ def protect_group_tables(
     k: int,
     headlines: Mapping[str, Mapping[str, int | None]] | None = None,
     floors: Sequence[Key] = (),
+    withhold: Collection[Cell] = (),
+    known: Collection[Cell] = (),
 ) -> GroupTables:
     """Withhold group values until nothing published narrows a count of 1..k-1 below k.
 
     ``groups`` names the members each table sums; ``headlines`` each provider's published
     overall values (None: suppressed); at each of ``floors`` the members together counted
-    at least one unit, as anyone can tell from the cells a page shows.
+    at least one unit, as anyone can tell from the cells a page shows.  Earlier releases
+    come in as ``withhold`` (values that differ from one published before by 1..k-1) and
+    ``known`` (values published before, public whatever this round withholds).
     """
     if k < 1:
         raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
     audit = _GroupAudit(tables, groups, tuple(measures), k, headlines or {}, floors)
     reasons: dict[Cell, str] = dict(audit.primary)
+    for cell in sorted(withhold, key=repr):
+        if cell in audit.y:
+            reasons.setdefault(cell, EARLIER_RELEASE)
+    audit.known = frozenset(c for c in known if c in audit.y and c not in reasons)
     lps = rounds = 0
     while True:
         system = audit.system(reasons)
@@ -144,6 +152,8 @@ class _GroupAudit:
         # Withholding only loosens the system: every point found stays feasible, and seeds
         # the next round's intervals so most targets need no LP again.
         self.points: list[np.ndarray] = []
+        self.known: frozenset[Cell] = frozenset()
+        """Values published before: bound in every system, never worth withholding."""
 
     def _primary(self) -> dict[Cell, str]:
         out: dict[Cell, str] = {}
@@ -200,7 +210,7 @@ class _GroupAudit:
         """Return the attacker's system with every group value not in ``reasons`` published."""
         system = self.base.copy()
         for cell, var in self.y.items():
-            if cell not in reasons:
+            if cell not in reasons or cell in self.known:
                 value = float(self.tables[cell[0]][cell[1]][cell[2]])
                 system.bound(var, value, value)
         return system
@@ -230,7 +240,11 @@ class _GroupAudit:
         for label, expression, bounds in zip(labels, targets, found.bounds, strict=True):
             assert bounds is not None
             low, high = bounds
-            if high - low < self.k - TOLERANCE and high > TOLERANCE and low < self.k - TOLERANCE:
+            # A value withheld for its small difference to one published before must stay
+            # k wide itself: knowing it narrowly gives the difference back.
+            strict = reasons.get(label) == EARLIER_RELEASE
+            small = high > TOLERANCE and low < self.k - TOLERANCE
+            if high - low < self.k - TOLERANCE and (small or strict):
                 narrow.append((label, expression))
         return narrow, found.lps
 
@@ -252,7 +266,9 @@ class _GroupAudit:
                 continue  # a value withheld this round may already widen it
             tiers = [near, *self._tiers(label)]
             for tier in tiers:
-                options = [c for c in tier if c not in reasons and c not in chosen]
+                options = [
+                    c for c in tier if c not in reasons and c not in chosen and c not in self.known
+                ]
                 if options:
                     best = min(options, key=self._cost)
                     chosen.append(best)

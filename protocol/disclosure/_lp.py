@@ -31,6 +31,13 @@ PROBE_AT_LEAST = 150
 """Probe only while at least this many targets of a component are still narrow."""
 
 
+SETTLED = (
+    highspy.HighsModelStatus.kOptimal,
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
+
+
 def _silence_banner() -> None:
     # HiGHS prints a banner to the process's stdout the first time a solver is made,
     # and a node's stdout carries results: make that first solver with stdout muted.
@@ -200,9 +207,7 @@ class Component:
         self.highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         self.highs.changeObjectiveSense(sense)
-        self.highs.run()
-        self.solved += 1
-        status = self.highs.getModelStatus()
+        status = self._run()
         if status in (
             highspy.HighsModelStatus.kUnbounded,
             highspy.HighsModelStatus.kUnboundedOrInfeasible,
@@ -214,6 +219,25 @@ class Component:
             )
         value = float(self.highs.getInfo().objective_function_value)
         return value, list(self.highs.getSolution().col_value)
+
+    def _run(self) -> highspy.HighsModelStatus:
+        """Solve from the last basis; on a status other than optimal or unbounded (a warm
+        start can end in numerical trouble, "Unknown"), once more from scratch."""
+        self.highs.run()
+        self.solved += 1
+        status = self.highs.getModelStatus()
+        if status in SETTLED:
+            return status
+        self.highs.clearSolver()
+        self.highs.setOptionValue("presolve", "on")
+        self.highs.setOptionValue("simplex_strategy", 1)
+        try:
+            self.highs.run()
+            self.solved += 1
+            return self.highs.getModelStatus()
+        finally:
+            self.highs.setOptionValue("presolve", "off")
+            self.highs.setOptionValue("simplex_strategy", 4)
 
 
 def least_point(system: LinearSystem) -> list[float]:

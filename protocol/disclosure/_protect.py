@@ -13,7 +13,7 @@ Sums follow their count.  The final pattern always passes the audit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +41,7 @@ DENOMINATOR_SUPPRESSED = "denominator suppressed"
 SUM_FOLLOWS_COUNT = "sum follows count"
 FEW_PERSONS = "fewer than k persons"
 SECONDARY = "secondary"
+EARLIER_RELEASE = "narrows an earlier release"
 
 WITNESSES = 200
 """How many attacker-feasible points to carry from one audit to the next."""
@@ -298,15 +299,21 @@ class _Protector:
         return 1 in self.hidden_beside(entry, hidden)
 
 
-def protect(cube: Cube, k: int) -> ProtectedCube:
+def protect(cube: Cube, k: int, withhold: Collection[Entry] = ()) -> ProtectedCube:
     """Suppress as little as the proof allows so no count of 1..k-1 is published or derivable.
 
-    The cells are taken in one order (``Cube.sorted_keys``), whatever order the rows came in:
-    the same cube always gets the same pattern.
+    ``withhold`` are counts to suppress whatever their size (the node's joint audit of its
+    earlier releases asks for them); they are protected like small counts.  The cells are
+    taken in one order (``Cube.sorted_keys``), whatever order the rows came in: the same
+    cube always gets the same pattern.
     """
     cells = {key: cube.cells[key] for key in cube.sorted_keys()}
     cube = Cube(cube.dimensions, cube.measures, cells, cube.persons)
     reasons = primary_suppression(cube, k)
+    for entry in sorted(withhold, key=_entry_order):
+        if entry[0] not in cells or cube.measure(entry[1]).kind != "count":
+            raise DisclosureError(f"cannot withhold {entry}: no such count in the cube")
+        reasons.setdefault(entry, EARLIER_RELEASE)
     protector = _Protector(cube, k)
     primary = set(reasons)
     hidden = set(primary)
@@ -349,3 +356,7 @@ def protect(cube: Cube, k: int) -> ProtectedCube:
         audit_lps=protector.lps,
     )
     return ProtectedCube(cube, k, frozenset(suppressed), report)
+
+
+def _entry_order(entry: Entry) -> tuple:
+    return (tuple((v is None, str(v)) for v in entry[0]), entry[1])

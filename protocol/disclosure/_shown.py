@@ -8,7 +8,7 @@ units in, so that every group can sum the same years.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from ._cube import Cube, Key
 from ._protect import protect
@@ -33,12 +33,14 @@ Headline = tuple[dict[str, int | None], tuple[int, int] | None]
 """A provider's published overall values (None: suppressed) and the years it counted units in."""
 
 
-def protect_headline(cube: Cube, k: int) -> Headline:
-    """Return a provider's headline from its exact cube: overall values protected with ``k``."""
+def protect_headline(cube: Cube, k: int, withhold: Collection[str] = ()) -> Headline:
+    """Return a provider's headline from its exact cube: overall values protected with ``k``,
+    and the counts named in ``withhold`` withheld whatever their size."""
     top: Key = (None,) * len(cube.dimensions)
     exact = cube.cells.get(top) or {m.name: 0 for m in cube.measures}
     persons = {top: cube.persons[top]} if cube.persons and top in cube.persons else None
-    (row,) = protect(Cube(cube.dimensions, cube.measures, {top: dict(exact)}, persons), k).rows()
+    overall = Cube(cube.dimensions, cube.measures, {top: dict(exact)}, persons)
+    (row,) = protect(overall, k, [(top, name) for name in withhold]).rows()
     values = {m.name: row[m.name] for m in cube.measures}
     if "year" not in cube.dimensions:
         return values, None

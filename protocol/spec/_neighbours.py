@@ -14,7 +14,7 @@ from typing import Any
 
 from ._model import QuerySpec
 
-__all__ = ["Neighbour", "neighbours", "restriction_differences"]
+__all__ = ["Neighbour", "neighbours", "restriction_differences", "same_count"]
 
 WORDS = frozenset({"id", "version", "title", "description", "label", "name", "disclosure"})
 """Fields that change what a spec is called, not whom it counts."""
@@ -58,6 +58,15 @@ class Neighbour:
 def restriction_differences(a: QuerySpec, b: QuerySpec) -> list[tuple[Path, Any, Any]]:
     """Return every restriction in which two specs differ: (path, value in a, value in b)."""
     return _diff(_data(a), _data(b), ())
+
+
+def same_count(a: QuerySpec, a_measure: str, b: QuerySpec, b_measure: str) -> bool:
+    """Return whether a measure of ``a`` and one of ``b`` count the same units, words aside:
+    the same cohort and the same measure (a count is the same whatever else the specs hold)."""
+    first, second = _data(a), _data(b)
+    this = next(m for m in first["measures"] if m["name"] == a_measure)
+    that = next(m for m in second["measures"] if m["name"] == b_measure)
+    return not _diff(first["cohort"], second["cohort"], ()) and not _diff(this, that, ())
 
 
 def neighbours(spec: QuerySpec, others: Iterable[tuple[str, QuerySpec]]) -> list[Neighbour]:

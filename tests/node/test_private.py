@@ -38,8 +38,8 @@ def test_state_folder_database_and_log_are_private(tmp_path: Path, open_umask) -
     assert _mode(folder) == 0o700
     files = sorted(p.name for p in folder.iterdir())
     assert "agent.sqlite" in files and "audit.jsonl" in files and "audit.jsonl.head" in files
-    for name in files:  # the database, its journal, the log and its head
-        assert _mode(folder / name) == 0o600, name
+    for name in files:  # the database, its journal, the log and its head; the ledger folder
+        assert _mode(folder / name) == (0o700 if name == "ledger" else 0o600), name
 
 
 def test_keys_are_written_private(tmp_path: Path, open_umask) -> None:
