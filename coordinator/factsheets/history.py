@@ -13,7 +13,8 @@ round's tables are protected, the values kept for the same group and cell are lo
 - of the same spec, of a spec one restriction away (an age bound, a window, a code list, a
   breakdown: ``protocol.restriction_differences``) or of a measure counting the same units,
   a shown value that differs from this round's by 1..k-1 gives that difference away: this
-  round's value is *withheld* and kept k wide (``protect_group_tables``).
+  round's value is *withheld* and kept k wide (``protect_group_tables``; unless the headlines
+  or values known before give it whatever is withheld).
 
 The coordinator needs nothing more from nodes for this: it holds each group's exact table,
 and the specs say which counts nest.  Services only (no Flask).

@@ -82,10 +82,9 @@ def protect_group_tables(
         raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
     audit = _GroupAudit(tables, groups, tuple(measures), k, headlines or {}, floors)
     reasons: dict[Cell, str] = dict(audit.primary)
-    for cell in sorted(withhold, key=repr):
-        if cell in audit.y:
-            reasons.setdefault(cell, EARLIER_RELEASE)
     audit.known = frozenset(c for c in known if c in audit.y and c not in reasons)
+    for cell in audit.hideable(withhold):
+        reasons.setdefault(cell, EARLIER_RELEASE)
     lps = rounds = 0
     while True:
         system = audit.system(reasons)
@@ -154,6 +153,25 @@ class _GroupAudit:
         self.points: list[np.ndarray] = []
         self.known: frozenset[Cell] = frozenset()
         """Values published before: bound in every system, never worth withholding."""
+
+    def hideable(self, cells: Collection[Cell]) -> list[Cell]:
+        """Return the cells that withholding every group value would keep k wide; the others
+        are given by what stays shown anyway (the headlines, values known from before)."""
+        cells = sorted((c for c in cells if c in self.y), key=repr)
+        if not cells:
+            return []
+        system = self.system(dict.fromkeys(self.y, SECONDARY))
+        found = intervals(
+            system,
+            [{self.y[c]: 1.0} for c in cells],
+            point=least_point(system),
+            min_width=self.k - TOLERANCE,
+        )
+        return [
+            cell
+            for cell, bounds in zip(cells, found.bounds, strict=True)
+            if bounds is not None and bounds[1] - bounds[0] >= self.k - TOLERANCE
+        ]
 
     def _primary(self) -> dict[Cell, str]:
         out: dict[Cell, str] = {}

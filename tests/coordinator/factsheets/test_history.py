@@ -37,10 +37,12 @@ ROOT = Path(__file__).parents[3]
 CANCER = yaml.safe_load((ROOT / "queries/palliative/anticancer_therapy_last_30d.yaml").read_text())
 
 
-def _spec(name: str, age_min: int, version: int = 1) -> str:
+def _spec(name: str, age_min: int, version: int = 1, dims: list[str] | None = None) -> str:
     spec = copy.deepcopy(CANCER)
     spec["id"], spec["version"] = name, version
     spec["cohort"]["age"] = {"min": age_min}
+    if dims is not None:
+        spec["dimensions"] = dims
     return yaml.safe_dump(spec)
 
 
@@ -141,7 +143,9 @@ def test_nested_specs_and_a_refreshed_round_give_no_group_count_away(
     first = _round(world, configs, _spec("treated_from", age), extracts["before"])
     nested = _round(world, configs, _spec("treated_above", age + 1), extracts["before"])
     again = _round(world, configs, _spec("treated_from", age, version=2), extracts["now"])
-    rounds = [first, nested, again]
+    variant = _spec("treated_by_sex", age, dims=["sex", "age_band"])
+    other = _round(world, configs, variant, extracts["now"])
+    rounds = [first, nested, again, other]
     pairs = [(first, nested), (first, again), (nested, again)]
 
     with session_scope(world.sessions) as session:
@@ -171,6 +175,19 @@ def test_nested_specs_and_a_refreshed_round_give_no_group_count_away(
     with session_scope(world.sessions) as session:
         values = _published(session)
         assert values and _small_differences(values, pairs) == []
+        # Of the same units, a value withheld before and equal now is not shown now.
+        rows = session.scalars(sa.select(GroupRelease)).all()
+        seen = {
+            (r.level, r.area, r.cell, r.measure, r.value): r for r in rows if r.round_id == again
+        }
+        shown_after = [
+            r for r in rows
+            if r.round_id == other and r.shown
+            and (hidden := seen.get((r.level, r.area, r.cell, r.measure, r.value))) is not None
+            and not hidden.shown
+        ]  # fmt: skip
+        assert shown_after == []
+        assert any(r.round_id == other for r in rows)
         # Publishing again shows the same values: nothing new to difference.
         before = len(values)
         publish.publish_factsheets(session, tmp_path / "out", rounds)

@@ -289,3 +289,46 @@ def test_the_same_tables_in_another_order_withhold_the_same_values() -> None:
     shuffled = {g: list(reversed(m)) for g, m in reversed(list(NETWORKS.items()))}
     again = protect_group_tables(backwards, shuffled, (DEN, NUM), K, heads).published
     assert again == first
+
+
+def _three() -> tuple[dict, dict]:
+    nodes = {
+        "a": node_table({"F": (40, 20), "M": (35, 15), "U": (3, 1)}),
+        "b": node_table({"F": (50, 25), "M": (44, 20)}),
+        "c": node_table({"F": (30, 12), "M": (28, 14), "U": (2, 0)}),
+    }
+    return nodes, {("national", "NL"): ("a", "b", "c")}
+
+
+def test_a_value_withheld_for_an_earlier_release_stays_k_wide() -> None:
+    nodes, groups = _three()
+    tables = group_tables(nodes, groups)
+    nation = ("national", "NL")
+    earlier = (nation, TOP, "denominator")  # shown before, 4 away from this round's
+    plain = protect_group_tables(tables, groups, (DEN, NUM), K)
+    assert plain.published[nation][TOP]["denominator"] == 232
+    done = protect_group_tables(tables, groups, (DEN, NUM), K, withhold=[earlier])
+    assert done.published[nation][TOP]["denominator"] is None
+    assert done.withheld["narrows an earlier release"] == 1
+    # With every provider's headline shown the overall value is their sum, public whatever
+    # is withheld: withholding it would hide nothing, and it is shown.
+    given = protect_group_tables(
+        tables, groups, (DEN, NUM), K, headlines(nodes), withhold=[earlier]
+    )
+    assert given.published[nation][TOP]["denominator"] == 232
+    assert "narrows an earlier release" not in given.withheld
+
+
+def test_a_value_known_from_an_earlier_release_is_never_withheld_and_counts_as_shown() -> None:
+    nodes, groups = _three()
+    tables = group_tables(nodes, groups)
+    nation = ("national", "NL")
+    plain = protect_group_tables(tables, groups, (DEN, NUM), K).published[nation]
+    hidden = [s for s in ("F", "M") if plain[(s,)]["denominator"] is None]
+    assert hidden  # U (5) is small: one of F, M goes with it
+    known = (nation, (hidden[0],), "denominator")
+    done = protect_group_tables(tables, groups, (DEN, NUM), K, known=[known]).published[nation]
+    assert done[(hidden[0],)]["denominator"] is not None
+    assert done[TOP]["denominator"] is None or all(
+        done[(s,)]["denominator"] is None for s in ("F", "M") if s != hidden[0]
+    )
