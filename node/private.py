@@ -7,9 +7,10 @@ umask of 022 a file would otherwise be readable by every local user.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
-__all__ = ["private_file", "private_folder"]
+__all__ = ["private_file", "private_folder", "write_private"]
 
 
 def private_folder(path: Path) -> Path:
@@ -28,3 +29,19 @@ def private_file(path: Path) -> Path:
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     os.chmod(path, 0o600)
     return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write bytes readable by the owner only, via a temporary file and a rename."""
+    private_folder(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

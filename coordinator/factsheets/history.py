@@ -13,8 +13,8 @@ round's tables are protected, the values kept for the same group and cell are lo
 - of the same spec, of a spec one restriction away (an age bound, a window, a code list, a
   breakdown: ``protocol.restriction_differences``) or of a measure counting the same units,
   a shown value that differs from this round's by 1..k-1 gives that difference away: this
-  round's value is *withheld* and kept k wide (``protect_group_tables``; unless the headlines
-  or values known before give it whatever is withheld).
+  round's value is withheld and kept k wide (a *difference*, ``protect_group_tables``;
+  unless the headlines or values known before give it whatever is withheld).
 
 The coordinator needs nothing more from nodes for this: it holds each group's exact table,
 and the specs say which counts nest.  Services only (no Flask).
@@ -48,7 +48,11 @@ class Earlier:
     """What earlier publications mean for this round's group values."""
 
     withhold: set[Cell] = field(default_factory=set)
+    """Values withheld before, of the same units and equal now."""
     known: set[Cell] = field(default_factory=set)
+    """Values shown before, of the same units and equal now."""
+    differences: set[Cell] = field(default_factory=set)
+    """Values 1..k-1 away from one shown before."""
     frozen: Published | None = None
     """This round as published before, when its tables have not changed since."""
 
@@ -90,8 +94,8 @@ def earlier_releases(
             if alike and value == row.value:
                 (out.known if row.shown else out.withhold).add(cell)
             elif row.shown and 0 < abs(value - row.value) < k:
-                out.withhold.add(cell)
-    out.known -= out.withhold
+                out.differences.add(cell)
+    out.known -= out.withhold | out.differences
     return out
 
 

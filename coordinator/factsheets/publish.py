@@ -88,6 +88,7 @@ def protected_tables(
         headlines,
         withhold=earlier.withhold,
         known=earlier.known,
+        differences=earlier.differences,
     )
     record_releases(session, round_id, spec, tables, protected.published)
     log.info(

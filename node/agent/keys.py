@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from protocol import ProtocolError, key_id, load_private_key, public_key_text
 
-from ..private import private_folder
+from ..private import write_private
 from .errors import AgentError
 
-__all__ = ["KeyFolder", "write_private"]
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write bytes readable by the owner only, via a temporary file and a rename."""
-    private_folder(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["KeyFolder"]
 
 
 class KeyFolder:

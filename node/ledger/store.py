@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +27,7 @@ from pyroaring import BitMap64
 from protocol import Key
 
 from ..errors import NodeError
-from ..private import private_folder
+from ..private import private_folder, write_private
 
 __all__ = ["Ledger", "Release", "ReleasedCell"]
 
@@ -105,7 +103,7 @@ class Ledger:
         for release in self.pending:
             number += 1
             path = self.folder / f"{number:06d}-{release.query}{SUFFIX}"
-            _write_whole(path, _encode(release))
+            write_private(path, _encode(release))
             written.append(path)
             stored.append(release)
         self.pending = []
@@ -172,17 +170,3 @@ def _decode(data: bytes) -> Release:
         visits,
         header["at"],
     )
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -41,6 +41,8 @@ __all__ = ["Cell", "GroupTables", "protect_group_tables"]
 
 TOLERANCE = 1e-6
 
+WITHHELD_BEFORE = "withheld before"
+
 SEEDS = 400
 """Feasible points kept from one round to seed the next."""
 
@@ -69,21 +71,26 @@ def protect_group_tables(
     floors: Sequence[Key] = (),
     withhold: Collection[Cell] = (),
     known: Collection[Cell] = (),
+    differences: Collection[Cell] = (),
 ) -> GroupTables:
     """Withhold group values until nothing published narrows a count of 1..k-1 below k.
 
     ``groups`` names the members each table sums; ``headlines`` each provider's published
     overall values (None: suppressed); at each of ``floors`` the members together counted
     at least one unit, as anyone can tell from the cells a page shows.  Earlier releases
-    come in as ``withhold`` (values that differ from one published before by 1..k-1) and
-    ``known`` (values published before, public whatever this round withholds).
+    come in as ``known`` (values shown before: public whatever this round withholds),
+    ``withhold`` (values withheld before: withheld again) and ``differences`` (values 1..k-1
+    away from one shown before: withheld and kept k wide themselves, where withholding can).
     """
     if k < 1:
         raise DisclosureError(f"minimum cell size must be at least 1, not {k}")
     audit = _GroupAudit(tables, groups, tuple(measures), k, headlines or {}, floors)
     reasons: dict[Cell, str] = dict(audit.primary)
     audit.known = frozenset(c for c in known if c in audit.y and c not in reasons)
-    for cell in audit.hideable(withhold):
+    for cell in sorted(withhold, key=repr):
+        if cell in audit.y and cell not in audit.known:
+            reasons.setdefault(cell, WITHHELD_BEFORE)
+    for cell in audit.hideable(differences):
         reasons.setdefault(cell, EARLIER_RELEASE)
     lps = rounds = 0
     while True:

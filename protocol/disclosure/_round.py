@@ -28,10 +28,12 @@ def protect_shown_tables(
     headlines: Mapping[str, Mapping[str, int | None]] | None = None,
     withhold: Collection[Cell] = (),
     known: Collection[Cell] = (),
+    differences: Collection[Cell] = (),
 ) -> GroupTables:
     """Protect a round's group tables jointly, with the knowledge their year rows give and
-    what earlier releases tell (``withhold``, ``known``: see ``protect_group_tables``)."""
-    earlier = {"withhold": withhold, "known": known}
+    what earlier releases tell (``withhold``, ``known``, ``differences``: see
+    ``protect_group_tables``)."""
+    earlier = {"withhold": withhold, "known": known, "differences": differences}
     at = list(dimensions).index("year") if "year" in dimensions else None
     keys = list(next(iter(tables.values()), {}))
     years = sorted({key[at] for key in keys if key[at] is not None}) if at is not None else []

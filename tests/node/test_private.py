@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from node.agent.keys import write_private
 from node.agent.state import NodeState
+from node.private import write_private
 
 
 def _mode(path: Path) -> int:

@@ -307,13 +307,13 @@ def test_a_value_withheld_for_an_earlier_release_stays_k_wide() -> None:
     earlier = (nation, TOP, "denominator")  # shown before, 4 away from this round's
     plain = protect_group_tables(tables, groups, (DEN, NUM), K)
     assert plain.published[nation][TOP]["denominator"] == 232
-    done = protect_group_tables(tables, groups, (DEN, NUM), K, withhold=[earlier])
+    done = protect_group_tables(tables, groups, (DEN, NUM), K, differences=[earlier])
     assert done.published[nation][TOP]["denominator"] is None
     assert done.withheld["narrows an earlier release"] == 1
     # With every provider's headline shown the overall value is their sum, public whatever
     # is withheld: withholding it would hide nothing, and it is shown.
     given = protect_group_tables(
-        tables, groups, (DEN, NUM), K, headlines(nodes), withhold=[earlier]
+        tables, groups, (DEN, NUM), K, headlines(nodes), differences=[earlier]
     )
     assert given.published[nation][TOP]["denominator"] == 232
     assert "narrows an earlier release" not in given.withheld
