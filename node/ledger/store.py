@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ from ..private import private_folder, write_private
 __all__ = ["Ledger", "Release", "ReleasedCell"]
 
 SUFFIX = ".release"
+NAME = re.compile(r"\d{6}-.+\.release")
+"""A release file: its number, then the query id."""
 FORMAT = 1
 
 
@@ -100,13 +103,14 @@ class Ledger:
         stored = self._load()
         paths = self._paths()
         number = int(paths[-1].name.split("-", 1)[0]) if paths else 0
-        for release in self.pending:
+        while self.pending:
+            # One at a time: a failed write leaves the written ones stored, the rest pending.
+            release = self.pending[0]
             number += 1
             path = self.folder / f"{number:06d}-{release.query}{SUFFIX}"
             write_private(path, _encode(release))
             written.append(path)
-            stored.append(release)
-        self.pending = []
+            stored.append(self.pending.pop(0))
         return written
 
     def discard(self) -> None:
@@ -119,7 +123,7 @@ class Ledger:
         return self._stored
 
     def _paths(self) -> list[Path]:
-        return sorted(p for p in self.folder.iterdir() if p.name.endswith(SUFFIX))
+        return sorted(p for p in self.folder.iterdir() if NAME.fullmatch(p.name))
 
     def _read(self, path: Path) -> Release:
         try:

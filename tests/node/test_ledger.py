@@ -51,17 +51,31 @@ def test_releases_are_read_back_as_written_in_private_files(tmp_path: Path) -> N
     assert later.commit()[0].name == "000003-c.release"
 
 
-def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ledger = Ledger(tmp_path / "ledger")
-    ledger.add(_release())
+def test_a_failed_write_leaves_no_file_and_a_retry_writes_each_release_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "ledger"
+    ledger = Ledger(folder)
+    for query in ("a", "b", "c"):
+        ledger.add(_release(query))
+    real, calls = os.fsync, []
 
     def broken(fd: int) -> None:
-        raise OSError("disk full")
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(fd)
 
     monkeypatch.setattr(os, "fsync", broken)
     with pytest.raises(OSError, match="disk full"):
         ledger.commit()
-    assert list((tmp_path / "ledger").iterdir()) == []
+    assert [p.name for p in folder.iterdir()] == ["000001-a.release"]  # b: no half file
+    ledger.commit()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "000001-a.release", "000002-b.release", "000003-c.release",
+    ]  # fmt: skip
+    assert [r.query for r in ledger.releases()] == ["a", "b", "c"]
+    assert [r.query for r in Ledger(folder).releases()] == ["a", "b", "c"]
 
 
 def test_a_damaged_ledger_is_one_line_naming_the_file(tmp_path: Path, synth_csv: Path) -> None:
