@@ -168,7 +168,9 @@ def publish_command(round_ids: tuple[int, ...], out: Path | None) -> None:
     )
     with session_scope(app.extensions["lhs_sessions"]) as session:
         session.info["settings"] = app.extensions["lhs_settings"]
-        written = publish_factsheets(session, folder, round_ids)
+        written = publish_factsheets(
+            session, folder, round_ids, progress=lambda line: click.echo(line, err=True)
+        )
     click.echo(f"wrote {len(written)} files; index: {folder / 'index.html'}")
 
 

@@ -218,7 +218,14 @@ def run_demo(workdir: Path, *, persons: int, specs: Sequence[str], seed: int = 1
             status = round_status(session, round_id)
             if status["pending"]:
                 raise LhsError(f"round {round_id}: no answer from {status['pending']}")
-        publish_factsheets(session, out, rounds, title="lhs demo factsheets")
+        _say(f"publishing {len(rounds)} rounds: group tables protected jointly...")
+        publish_factsheets(
+            session,
+            out,
+            rounds,
+            title="lhs demo factsheets",
+            progress=lambda line: _say(f"  {line}"),
+        )
     index = out / "index.html"
     _say(f"done in {time.perf_counter() - started:.0f}s")
     return index

@@ -6,8 +6,11 @@ and exits non-zero.  Nothing is written when a command fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -24,7 +27,7 @@ from .output import FORMATS, render
 from .runner import run_specs
 from .sources import open_source
 
-__all__ = ["load_specs", "node_group", "write_atomically"]
+__all__ = ["load_specs", "node_group", "progress_bar", "write_atomically"]
 
 
 def load_specs(names: tuple[str, ...]) -> list[QuerySpec]:
@@ -51,6 +54,18 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[str], None] | None]:
+    """Yield a callback that moves a bar on stderr by one named step, on a terminal only."""
+    if total < 2 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(
+        length=total, label=label, file=sys.stderr, item_show_func=lambda name: name
+    ) as bar:
+        yield lambda name: bar.update(1, name)
 
 
 @click.group("node")
@@ -96,7 +111,11 @@ def run_command(
     ledger = Ledger(ledger_dir) if ledger_dir is not None else None
     source = open_source(location, schema=schema or config.schema)
     try:
-        results = run_specs(loaded, source, floor=config.min_cell, min_cell=min_cell, ledger=ledger)
+        with progress_bar(len(loaded), "running") as step:
+            results = run_specs(
+                loaded, source, floor=config.min_cell, min_cell=min_cell, ledger=ledger,
+                progress=step,
+            )  # fmt: skip
     finally:
         source.close()
     text = render(results, fmt)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,36 +145,31 @@ def run_specs(
     min_cell: int | None = None,
     ledger: Ledger | None = None,
     scope: str = CUBE,
+    progress: Callable[[str], None] | None = None,
 ) -> list[QueryResult]:
     """Run specs on a source (one connection, cohorts shared) and protect each result.
 
     With a ledger, each result's ``scope`` form is audited with everything the ledger holds
     (and the results before it), withheld where it must be, and added to the ledger's
     pending releases; the caller commits them once the results are safely out.
+    ``progress`` is called with each spec's id once its result is ready.
     """
     ks = {spec.id: effective_k(spec, floor, min_cell) for spec in specs}
     finest = fetch_finest(specs, source)
     persons = fetch_persons(specs, source)
-    results = [
-        _protect_one(spec, *finest[spec.id], ks[spec.id], persons.get(spec.id)) for spec in specs
-    ]
-    if ledger is None:
-        return results
-    members = fetch_members(specs, source)
-    out = []
-    for result in results:
-        decision = decide(
-            ledger,
-            result.spec.id,
-            result.spec_hash,
-            result.protected,
-            members[result.spec.id],
-            scope,
-        )
-        out.append(
-            QueryResult(result.spec, result.spec_hash, decision.protected, decision.withheld)
-        )
-    return out
+    members = fetch_members(specs, source) if ledger is not None else {}
+    results = []
+    for spec in specs:
+        result = _protect_one(spec, *finest[spec.id], ks[spec.id], persons.get(spec.id))
+        if ledger is not None:
+            decision = decide(
+                ledger, spec.id, result.spec_hash, result.protected, members[spec.id], scope
+            )
+            result = QueryResult(spec, result.spec_hash, decision.protected, decision.withheld)
+        results.append(result)
+        if progress is not None:
+            progress(spec.id)
+    return results
 
 
 def _protect_one(

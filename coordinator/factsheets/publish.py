@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +123,10 @@ def publish_factsheets(
     round_ids: Sequence[int] | None = None,
     *,
     title: str = "lhs factsheets",
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Merge the given rounds (default: the latest per query) and write every factsheet."""
+    """Merge the given rounds (default: the latest per query) and write every factsheet;
+    ``progress`` is told each round's protection, as a line, when it is done."""
     ids = list(round_ids) if round_ids else latest_rounds(session)
     members = memberships(session)
     round_set = []
@@ -142,6 +144,8 @@ def publish_factsheets(
             continue
         merged = merge(spec, results, members, group_tables=tables, summed=summed, min_cell=k)
         round_set.append((spec, merged))
+        if progress is not None:
+            progress(f"round {round_id} ({spec.id}): group tables protected and merged")
     names = {(r.kind, r.code): r.name for r in session.scalars(sa.select(Region))}
     names[("national", NATIONAL)] = NATIONAL_NAME
     return write_factsheets(out_dir, round_set, title=title, area_names=names)

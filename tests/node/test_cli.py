@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -12,6 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from lhs.cli import cli
+from node.cli import progress_bar
+from node.runner import run_specs
+from node.sources import open_source
+from protocol import load_spec
+from queries import library_paths
 from tests.cli import one_line_error
 
 
@@ -151,3 +157,28 @@ def test_the_same_extract_gives_the_same_bytes_as_csv_parquet_and_in_any_process
         check=True,
     )
     assert again.stdout == from_csv.output
+
+
+def test_several_specs_move_a_bar_on_a_terminal_and_nothing_elsewhere(
+    synth_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    specs = [load_spec(p) for p in library_paths() if p.parent.name == "hip_fracture"]
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    seen: list[str] = []
+    source = open_source(str(synth_csv))
+    try:
+        with progress_bar(len(specs), "running") as step:
+            assert step is not None
+            run_specs(specs, source, progress=lambda name: (seen.append(name), step(name)))
+    finally:
+        source.close()
+    assert seen == [s.id for s in specs]
+    assert "running" in screen.getvalue() and "100%" in screen.getvalue()
+    monkeypatch.setattr("sys.stderr", io.StringIO())  # not a terminal: no bar
+    with progress_bar(len(specs), "running") as step:
+        assert step is None
