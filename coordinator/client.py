@@ -107,6 +107,12 @@ def approve_command(
     if nodes:
         body["nodes"] = list(nodes)
     answer = ApiClient(url).call("POST", f"/specs/{spec_hash}/approve", body)
+    if "round_id" not in answer:
+        click.echo(
+            f"approval of {answer['spec_hash']} recorded ({answer['approvals']} of"
+            f" {answer['needed']}); another coordinator must approve before it runs"
+        )
+        return
     click.echo(
         f"approved {answer['spec_hash']}: round {answer['round_id']} for"
         f" {len(answer['nodes'])} node(s), k={answer['min_cell']}, deadline {answer['deadline']}"

@@ -84,6 +84,14 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=K_FLOOR,
     ),
     Setting(
+        "APPROVALS",
+        "LHS_APPROVALS",
+        int,
+        lambda _: 1,
+        "Coordinators who must approve a spec, none of them its submitter, before it runs.",
+        minimum=1,
+    ),
+    Setting(
         "ENROLMENT_CODE_HOURS",
         "LHS_ENROLMENT_CODE_HOURS",
         int,
@@ -104,6 +112,7 @@ class Settings:
     poll_clock_skew: int
     deadline_days: int
     default_min_cell: int
+    approvals: int
     enrolment_code_hours: int
 
     def flask_config(self) -> dict[str, Any]:

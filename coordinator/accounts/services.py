@@ -25,6 +25,7 @@ __all__ = [
     "CAN_ADMINISTER",
     "CAN_DECIDE",
     "CAN_READ",
+    "CAN_READ_ALL",
     "CAN_SUBMIT",
     "authenticate",
     "create_user",
@@ -38,6 +39,8 @@ __all__ = [
 CAN_READ = frozenset(ROLES)
 CAN_SUBMIT = frozenset(ROLES)
 CAN_DECIDE = frozenset({"coordinator", "admin"})
+CAN_READ_ALL = frozenset({"coordinator", "admin"})
+"""Roles that read every spec and round; a researcher reads their own and what is published."""
 CAN_ADMINISTER = frozenset({"admin"})
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")

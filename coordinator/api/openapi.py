@@ -188,7 +188,13 @@ _PATHS: dict[str, Any] = {
     "/specs/{spec_hash}/approve": {
         "post": _op(
             "Approve a spec",
-            {"201": ("Approved; a round of signed tasks is open.", "Approved")},
+            {
+                "201": ("Approved; a round of signed tasks is open.", "Approved"),
+                "202": (
+                    "Approval recorded; more coordinators must approve (LHS_APPROVALS).",
+                    "ApprovalRecorded",
+                ),
+            },
             errors=("400", "404", "409"),
             body="ApproveRequest",
             token=True,

@@ -157,6 +157,15 @@ SCHEMAS: dict[str, Any] = {
             "nodes": {"type": "array", "items": _NODE_ID},
         },
     ),
+    "ApprovalRecorded": _object(
+        ["spec_hash", "status", "approvals", "needed"],
+        {
+            "spec_hash": _HASH,
+            "status": {"enum": ["submitted", "approved"]},
+            "approvals": {"type": "integer", "minimum": 1},
+            "needed": {"type": "integer", "minimum": 2},
+        },
+    ),
     "RejectRequest": _object(["reason"], {"reason": {"type": "string", "minLength": 1}}),
     "Rejected": _object(
         ["spec_hash", "status", "reason"],

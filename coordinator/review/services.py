@@ -27,7 +27,7 @@ from protocol import (
 )
 
 from ..accounts.models import User
-from ..accounts.services import CAN_DECIDE, CAN_SUBMIT, require_role
+from ..accounts.services import CAN_DECIDE, CAN_READ_ALL, CAN_SUBMIT, require_role
 from ..audit.services import record
 from ..config import Settings
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
@@ -96,9 +96,20 @@ def find_spec(session: Session, ref: str) -> Spec:
     return found[0]
 
 
-def list_specs(session: Session, status: str | None = None) -> list[Spec]:
-    """Return submitted specs, newest first, optionally only those with a status."""
+def visible_spec(session: Session, ref: str, viewer: User) -> Spec:
+    """Return the spec a hash names if the viewer may read it; another researcher's is as
+    unknown as one never submitted."""
+    spec = find_spec(session, ref)
+    if viewer.role not in CAN_READ_ALL and spec.submitted_by_id != viewer.id:
+        raise NotFound("unknown_spec", f"no submitted spec has hash {ref.strip().lower()}")
+    return spec
+
+
+def list_specs(session: Session, viewer: User, status: str | None = None) -> list[Spec]:
+    """Return the specs a viewer may read, newest first, optionally only those with a status."""
     query = sa.select(Spec).order_by(Spec.id.desc())
+    if viewer.role not in CAN_READ_ALL:
+        query = query.where(Spec.submitted_by_id == viewer.id)
     if status is not None:
         if status not in STATUSES:
             raise BadRequest("bad_status", f"unknown status {status!r} (expected {STATUSES})")
@@ -123,8 +134,9 @@ def approve(
     min_cell: object = None,
     deadline_days: object = None,
     nodes: object = None,
-) -> Round:
-    """Approve a spec with a reason and open a round of signed tasks; return the round."""
+) -> Round | None:
+    """Approve a spec with a reason; the last approval needed (``settings.approvals``, each
+    by another coordinator) opens a round of signed tasks and returns it, others return None."""
     require_role(user, CAN_DECIDE, "approve specs")
     text = _reason(reason)
     spec = find_spec(session, ref)
@@ -135,6 +147,18 @@ def approve(
         raise Forbidden(
             "four_eyes", "a spec is approved by someone other than the person who submitted it"
         )
+    waiting = pending_approvals(spec)
+    if any(d.decided_by_id == user.id for d in waiting):
+        raise Conflict(
+            "already_approved", f"you approved {spec.spec_hash} already; another coordinator must"
+        )
+    if len(waiting) + 1 < settings.approvals:
+        session.add(
+            Decision(spec=spec, decision="approved", reason=text, decided_by=user,
+                     decided_at=utcnow())
+        )  # fmt: skip
+        record(session, user.actor, "spec.approve", f"spec:{spec.spec_hash}", reason=text)
+        return None
     parsed = parse_spec(spec.yaml, source=spec.spec_hash)
     round_ = open_round(
         session,
@@ -169,6 +193,17 @@ def approve(
     return round_
 
 
+def pending_approvals(spec: Spec) -> list[Decision]:
+    """Return the approvals given since the spec's last round opened (none opened one yet)."""
+    waiting: list[Decision] = []
+    for decision in spec.decisions:
+        if decision.decision != "approved" or decision.round_id is not None:
+            waiting = []
+        else:
+            waiting.append(decision)
+    return waiting
+
+
 def reject(session: Session, user: User, ref: str, reason: object) -> Decision:
     """Reject a submitted spec with a reason."""
     require_role(user, CAN_DECIDE, "reject specs")
@@ -188,7 +223,8 @@ def reject(session: Session, user: User, ref: str, reason: object) -> Decision:
 def approved_neighbours(spec: Spec, parsed: QuerySpec) -> list[dict[str, Any]]:
     """Return the approved specs one restriction away from ``spec``, with that restriction."""
     session = object_session(spec)
-    approved = [s for s in list_specs(session, "approved") if s.spec_hash != spec.spec_hash]
+    everyone = sa.select(Spec).where(Spec.status == "approved").order_by(Spec.id.desc())
+    approved = [s for s in session.scalars(everyone) if s.spec_hash != spec.spec_hash]
     by_hash = {s.spec_hash: s for s in approved}
     others = [(s.spec_hash, parse_spec(s.yaml, source=s.spec_hash)) for s in approved]
     return [

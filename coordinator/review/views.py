@@ -28,16 +28,16 @@ def submit() -> tuple[dict, int]:
 @bp.get("/specs")
 def list_specs() -> dict:
     """List specs, newest first (``?status=submitted|approved|rejected``)."""
-    caller(CAN_READ, "read specs")
-    specs = services.list_specs(get_session(), request.args.get("status"))
+    user = caller(CAN_READ, "read specs")
+    specs = services.list_specs(get_session(), user, request.args.get("status"))
     return {"specs": [services.spec_view(s) for s in specs]}
 
 
 @bp.get("/specs/<spec_hash>")
 def show_spec(spec_hash: str) -> dict:
     """Return a spec with its YAML, plain-language explanation and decisions."""
-    caller(CAN_READ, "read specs")
-    return services.spec_view(services.find_spec(get_session(), spec_hash), full=True)
+    user = caller(CAN_READ, "read specs")
+    return services.spec_view(services.visible_spec(get_session(), spec_hash, user), full=True)
 
 
 @bp.post("/specs/<spec_hash>/approve")
@@ -58,6 +58,14 @@ def approve(spec_hash: str) -> tuple[dict, int]:
         nodes=body.get("nodes"),
     )
     session.commit()
+    if round_ is None:
+        spec = services.find_spec(session, spec_hash)
+        return {
+            "spec_hash": spec.spec_hash,
+            "status": spec.status,
+            "approvals": len(services.pending_approvals(spec)),
+            "needed": app_settings().approvals,
+        }, 202
     return {
         "round_id": round_.id,
         "spec_hash": round_.spec.spec_hash,

@@ -30,6 +30,7 @@ from protocol import (
 )
 
 from ..accounts.models import User
+from ..accounts.services import CAN_READ_ALL
 from ..audit.services import record
 from ..config import Settings
 from ..errors import BadRequest, Conflict, NotFound
@@ -184,10 +185,22 @@ def round_status(session: Session, round_id: int) -> dict[str, Any]:
     }
 
 
-def list_rounds(session: Session) -> list[dict[str, Any]]:
-    """Return the status of every round, newest first."""
-    ids = session.scalars(sa.select(Round.id).order_by(Round.id.desc()))
-    return [round_status(session, round_id) for round_id in ids]
+def list_rounds(session: Session, viewer: User | None = None) -> list[dict[str, Any]]:
+    """Return the status of every round, newest first; a researcher sees the rounds of their
+    own specs only."""
+    query = sa.select(Round.id).order_by(Round.id.desc())
+    if viewer is not None and viewer.role not in CAN_READ_ALL:
+        query = query.join(Round.spec).where(Spec.submitted_by_id == viewer.id)
+    return [round_status(session, round_id) for round_id in session.scalars(query)]
+
+
+def visible_round(session: Session, round_id: int, viewer: User) -> dict[str, Any]:
+    """Return a round's status if the viewer may read it; another researcher's round is as
+    unknown as one never opened."""
+    round_ = _get_round(session, round_id)
+    if viewer.role not in CAN_READ_ALL and round_.spec.submitted_by_id != viewer.id:
+        raise NotFound("unknown_round", f"no round {round_id}")
+    return round_status(session, round_id)
 
 
 def round_results(session: Session, round_id: int) -> tuple[QuerySpec, dict[str, dict[str, Any]]]:

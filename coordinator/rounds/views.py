@@ -45,12 +45,12 @@ def upload() -> tuple[dict, int]:
 @bp.get("/rounds")
 def list_rounds() -> dict:
     """List every round with its status, newest first."""
-    caller(CAN_READ, "read rounds")
-    return {"rounds": services.list_rounds(get_session())}
+    user = caller(CAN_READ, "read rounds")
+    return {"rounds": services.list_rounds(get_session(), user)}
 
 
 @bp.get("/rounds/<int:round_id>")
 def show_round(round_id: int) -> dict:
     """Return one round: targets, answered, pending, deadline."""
-    caller(CAN_READ, "read rounds")
-    return services.round_status(get_session(), round_id)
+    user = caller(CAN_READ, "read rounds")
+    return services.visible_round(get_session(), round_id, user)

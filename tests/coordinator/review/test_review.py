@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
+from coordinator import create_app
+from coordinator.db import init_db
 from protocol import parse_spec, spec_hash
 from tests.coordinator.coord_world import BY_SEX, OPIOID, World
 
@@ -207,3 +213,58 @@ def test_actions_are_audited_with_who_and_what(world: World) -> None:
     ]
     assert events[0]["detail"]["reason"] == "fits the network's aims"
     _refused(world.client.get("/api/v1/audit", headers=world.auth("rita")), 403, "forbidden")
+
+
+def test_a_researcher_reads_their_own_specs_and_rounds_only(world: World) -> None:
+    world.user("rob", "researcher")
+    world.node("zh-a")
+    mine = world.submit()["spec_hash"]
+    theirs = world.submit(OPIOID, who="rob")["spec_hash"]
+    round_id = world.approve(theirs).json["round_id"]
+    listed = world.client.get("/api/v1/specs", headers=world.auth("rita")).json["specs"]
+    assert [s["spec_hash"] for s in listed] == [mine]
+    # Another researcher's spec and round read as unknown, like ones never made.
+    for path in (f"/api/v1/specs/{theirs}", f"/api/v1/rounds/{round_id}"):
+        response = world.client.get(path, headers=world.auth("rita"))
+        assert response.status_code == 404, path
+    assert world.client.get("/api/v1/rounds", headers=world.auth("rita")).json["rounds"] == []
+    # A coordinator reads everything; the submitter reads their own round.
+    everything = world.client.get("/api/v1/specs", headers=world.auth("carl")).json["specs"]
+    assert {s["spec_hash"] for s in everything} == {mine, theirs}
+    own = world.client.get(f"/api/v1/rounds/{round_id}", headers=world.auth("rob"))
+    assert own.status_code == 200
+
+
+@pytest.fixture
+def two_eyes_more(config: dict) -> Iterator[World]:
+    """A coordinator that needs two approvals, by two coordinators, before a spec runs."""
+    app = create_app({**config, "APPROVALS": 2})
+    init_db(app.extensions["lhs_engine"])
+    world = World(app)
+    world.user("rita", "researcher")
+    world.user("carl", "coordinator")
+    world.user("cora", "coordinator")
+    yield world
+    app.extensions["lhs_engine"].dispose()
+
+
+def test_a_spec_runs_after_the_approvals_the_coordinator_requires(two_eyes_more: World) -> None:
+    world = two_eyes_more
+    world.node("zh-a")
+    digest = world.submit()["spec_hash"]
+    first = world.approve(digest, who="carl")
+    assert first.status_code == 202, first.json
+    assert first.json == {"spec_hash": digest, "status": "submitted", "approvals": 1, "needed": 2}
+    assert world.client.get("/api/v1/rounds", headers=world.auth("carl")).json["rounds"] == []
+    _refused(world.approve(digest, who="carl"), 409, "already_approved")
+    _refused(world.approve(digest, who="rita"), 403, "forbidden")
+    second = world.approve(digest, who="cora")
+    assert second.status_code == 201 and second.json["status"] == "approved"
+    decisions = world.client.get(f"/api/v1/specs/{digest}", headers=world.auth("carl")).json
+    assert [(d["by"], d["round_id"] is None) for d in decisions["decisions"]] == [
+        ("carl", True),
+        ("cora", False),
+    ]
+    # Another round of the same spec needs two approvals again.
+    assert world.approve(digest, who="cora").status_code == 202
+    assert world.approve(digest, who="carl").status_code == 201
