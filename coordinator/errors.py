@@ -16,6 +16,7 @@ __all__ = [
     "Forbidden",
     "NotFound",
     "ServiceError",
+    "TooManyRequests",
     "Unauthorized",
     "refused_message",
 ]
@@ -26,11 +27,20 @@ class ServiceError(LhsError):
 
     status = 400
 
-    def __init__(self, code: str, message: str, *, subject: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        subject: str | None = None,
+        failures: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.subject = subject
+        self.failures = failures
+        """Throttle keys this refusal counts a failed guess against."""
 
     def body(self) -> dict[str, object]:
         """Return the one error body shape of the API."""
@@ -65,6 +75,16 @@ class Conflict(ServiceError):
     """The request clashes with what is stored (409)."""
 
     status = 409
+
+
+class TooManyRequests(ServiceError):
+    """Too many failed attempts: the key is locked for a while (429)."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, *, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
 
 
 class ConfigError(LhsError):

@@ -9,6 +9,7 @@ from .factsheets.models import GroupRelease
 from .registry.models import EnrolmentCode, Membership, Node, Organisation, Region
 from .review.models import Decision, Spec
 from .rounds.models import PollNonce, Result, Round, Task
+from .throttle.models import RefusalCount, Throttle
 
 __all__ = [
     "AggAttempt",
@@ -22,10 +23,12 @@ __all__ = [
     "Node",
     "Organisation",
     "PollNonce",
+    "RefusalCount",
     "Region",
     "Result",
     "Round",
     "Spec",
     "Task",
+    "Throttle",
     "User",
 ]

@@ -19,6 +19,7 @@ from protocol import utcnow
 
 from ..audit.services import record
 from ..errors import BadRequest, Conflict, Forbidden, Unauthorized
+from ..throttle.services import check, forget
 from .models import ROLES, ApiToken, User
 
 __all__ = [
@@ -141,15 +142,22 @@ def require_role(user: User, allowed: frozenset[str], doing: str) -> None:
         )
 
 
-def login(session: Session, name: object, password: object) -> tuple[User, str]:
-    """Check a user's password and issue a new API token."""
+def login(
+    session: Session, name: object, password: object, address: str = "unknown"
+) -> tuple[User, str]:
+    """Check a user's password and issue a new API token; lock out guessing (``throttle``)."""
     if not isinstance(name, str) or not isinstance(password, str):
         raise BadRequest("bad_request", "give 'name' and 'password' as strings")
+    keys = (f"login:user:{name[:100]}", f"login:addr:{address}")
+    check(session, keys)
     user = session.scalar(sa.select(User).where(User.name == name))
-    # Hash even for an unknown user so the answer time does not tell which names exist.
-    ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
-    if user is None or not ok:
-        raise Unauthorized("bad_credentials", "unknown user name or wrong password")
+    # Hash for an unknown user and for one without a password too: the answer time does not
+    # tell which names exist or which have a password.
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    ok = verify_password(password, stored)
+    if user is None or not user.password_hash or not ok:
+        raise Unauthorized("bad_credentials", "unknown user name or wrong password", failures=keys)
+    forget(session, keys[:1])
     token = issue_token(session, user)
     record(session, user.actor, "token.issue", user.actor)
     return user, token

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from ..api.http import caller, json_body, set_actor
 from ..db import get_session
@@ -17,7 +17,9 @@ def create_token() -> tuple[dict, int]:
     body = json_body()
     set_actor(f"user:{str(body.get('name'))[:100]}")
     session = get_session()
-    user, token = services.login(session, body.get("name"), body.get("password"))
+    user, token = services.login(
+        session, body.get("name"), body.get("password"), request.remote_addr or "unknown"
+    )
     session.commit()
     return {"token": token, "name": user.name, "role": user.role}, 201
 

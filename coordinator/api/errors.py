@@ -1,8 +1,10 @@
 """One error body for every failure: ``{"status", "code", "message"}``.
 
 Flask's own errors (unknown path 404, wrong method 405, body too large 413) get the same
-shape as the coordinator's refusals, so a client needs one way to read them all.  Every
-refusal is also written to the audit log with who asked and why it was refused.
+shape as the coordinator's refusals, so a client needs one way to read them all.  A refusal
+of a known caller is also written to the audit log with who asked and why; one of a caller
+not proven (no or a bad token, a failed login or enrolment) is counted per day and code,
+and a failed guess counts against its account and address (``throttle``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from werkzeug.exceptions import HTTPException
 from protocol import MessageInvalid
 
 from ..audit.services import record_refusal
-from ..errors import ConfigError, ServiceError, refused_message
+from ..errors import ConfigError, ServiceError, TooManyRequests, refused_message
+from ..throttle.services import count_failures, count_refusal
 
 __all__ = ["error_response", "register_error_handlers"]
 
@@ -53,18 +56,28 @@ def _refused(exc: ServiceError) -> tuple[dict[str, object], int]:
     session = g.get("db_session")
     if session is not None:
         session.rollback()  # release locks (SQLite) before the refusal is written
+    factory = current_app.extensions["lhs_sessions"]
     actor = g.get("lhs_actor") or f"anonymous:{request.remote_addr}"
     log.warning("refused %s %s from %s: %s", request.method, request.path, actor, exc.message)
-    record_refusal(
-        current_app.extensions["lhs_sessions"],
-        actor,
-        "request.refuse",
-        exc.subject or f"{request.method} {request.path}",
-        code=exc.code,
-        message=exc.message,
-        status=exc.status,
-    )
-    return error_response(exc.status, exc.code, exc.message)
+    if exc.failures:
+        count_failures(factory, exc.failures)
+    if not g.get("lhs_actor") or exc.failures or exc.status in (401, 429):
+        # Nobody proven asked: counted per day, not stored one row each.
+        count_refusal(factory, exc.code)
+    else:
+        record_refusal(
+            factory,
+            actor,
+            "request.refuse",
+            exc.subject or f"{request.method} {request.path}",
+            code=exc.code,
+            message=exc.message,
+            status=exc.status,
+        )
+    body, status = error_response(exc.status, exc.code, exc.message)
+    if isinstance(exc, TooManyRequests):
+        return body, status, {"Retry-After": str(exc.retry_after)}  # type: ignore[return-value]
+    return body, status
 
 
 def _http(exc: HTTPException) -> tuple[dict[str, object], int]:

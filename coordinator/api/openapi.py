@@ -17,10 +17,11 @@ __all__ = ["openapi_document"]
 _ERRORS = {
     "400": "Malformed request or a rule broken (bad_signature, stale_poll, malformed_json, …).",
     "401": "No API token, or an unknown one.",
-    "403": "Known caller, not allowed (role, unknown node, enrolment code used or expired).",
+    "403": "Known caller, not allowed (role, unknown node, an enrolment code not valid).",
     "404": "No such spec, round or task.",
     "409": "Clashes with what is stored (different result for a task, spec already decided).",
     "413": "Body larger than the configured limit.",
+    "429": "Too many failed attempts for this account, node or address; see Retry-After.",
 }
 _TOKEN = [{"bearer": []}]
 
@@ -94,7 +95,7 @@ _PATHS: dict[str, Any] = {
         "post": _op(
             "Enrol a node",
             {"201": ("Key registered; the coordinator's key to pin.", "Enrolled")},
-            errors=("400", "403"),
+            errors=("400", "403", "429"),
             body="EnrolRequest",
             tag="nodes",
         ),
@@ -139,7 +140,7 @@ _PATHS: dict[str, Any] = {
         "post": _op(
             "Get an API token",
             {"201": ("A new token, shown once.", "Token")},
-            errors=("400", "401"),
+            errors=("400", "401", "429"),
             body="TokenRequest",
             tag="accounts",
         ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from protocol import NODE_ID, ProtocolError, key_id, public_key_from_text, utcno
 
 from ..audit.services import record
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from ..throttle.services import check, forget
 from .models import REGION_KINDS, EnrolmentCode, Membership, Node, Organisation, Region
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "memberships",
     "node_view",
 ]
+
+log = logging.getLogger(__name__)
 
 _REGION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _ZORGKANTOOR = re.compile(r"^ZK\d{2}$")
@@ -129,39 +133,54 @@ def add_node(
     return node, code, expires
 
 
-def enrol(session: Session, node_id: object, public_key: object, code: object) -> Node:
-    """Register a node's public key with its one-time enrolment code."""
+def enrol(
+    session: Session, node_id: object, public_key: object, code: object, address: str = "unknown"
+) -> Node:
+    """Register a node's public key with its one-time enrolment code.
+
+    Every failed code answers alike (an unknown node, a wrong, used or expired code): the
+    answer tells a guesser nothing; the precise reason goes to the log.  Failures count
+    against the node and the address (``throttle``).
+    """
     if not all(isinstance(v, str) for v in (node_id, public_key, code)):
         raise BadRequest("bad_request", "give 'node_id', 'public_key' and 'enrolment_code'")
-    node = session.get(Node, node_id)
-    if node is None:
-        raise Forbidden("unknown_node", f"no node {node_id!r} is registered at this coordinator")
+    assert isinstance(node_id, str) and isinstance(public_key, str) and isinstance(code, str)
+    keys = (f"enrol:node:{node_id[:64]}", f"enrol:addr:{address}")
+    check(session, keys)
     try:
         fingerprint = key_id(public_key_from_text(public_key))
     except ProtocolError as exc:
         raise BadRequest("bad_public_key", str(exc)) from None
+    node = session.get(Node, node_id)
     entry = session.scalar(
         sa.select(EnrolmentCode).where(
             EnrolmentCode.code_hash == _code_hash(code), EnrolmentCode.node_id == node_id
         )
     )
     now = utcnow()
-    if entry is None:
-        raise Forbidden("bad_enrolment_code", f"that is not an enrolment code for {node_id!r}")
-    if entry.used_at is not None:
+    why = (
+        "no such node"
+        if node is None
+        else "not a code for this node"
+        if entry is None
+        else f"used on {write_time(entry.used_at)}"
+        if entry.used_at is not None
+        else f"expired on {write_time(entry.expires_at)}"
+        if entry.expires_at <= now
+        else None
+    )
+    if why is not None:
+        log.warning("enrolment of %r refused: %s", node_id[:64], why)
         raise Forbidden(
-            "enrolment_code_used",
-            f"this enrolment code was already used on {write_time(entry.used_at)};"
-            " ask the coordinator for a new one",
+            "enrolment_refused",
+            "that enrolment code is not valid for this node id (unknown, wrong, used or"
+            " expired): ask the coordinator for a new one",
+            failures=keys,
         )
-    if entry.expires_at <= now:
-        raise Forbidden(
-            "enrolment_code_expired",
-            f"this enrolment code expired on {write_time(entry.expires_at)};"
-            " ask the coordinator for a new one",
-        )
+    assert node is not None and entry is not None
     entry.used_at = now
     node.public_key, node.key_id, node.enrolled_at = public_key, fingerprint, now
+    forget(session, keys[:1])
     record(session, f"node:{node_id}", "node.enrol", f"node:{node_id}", key_id=fingerprint)
     return node
 

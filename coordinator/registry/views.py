@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from protocol import key_id, public_key_text, write_time
 
@@ -23,7 +23,11 @@ def enrol() -> tuple[dict, int]:
     key = coordinator_key()  # before the code is spent: the node must be able to pin it
     session = get_session()
     node = services.enrol(
-        session, body.get("node_id"), body.get("public_key"), body.get("enrolment_code")
+        session,
+        body.get("node_id"),
+        body.get("public_key"),
+        body.get("enrolment_code"),
+        request.remote_addr or "unknown",
     )
     session.commit()
     return {

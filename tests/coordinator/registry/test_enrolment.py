@@ -28,7 +28,7 @@ def test_enrolment_registers_the_key_and_answers_with_the_coordinators(world: Wo
 def test_code_cannot_be_used_twice(world: World) -> None:
     code = world.code("zh-a")
     assert world.enrol(Node(world, "zh-a"), code).status_code == 201
-    message = _refused(world.enrol(Node(world, "zh-a"), code), 403, "enrolment_code_used")
+    message = _refused(world.enrol(Node(world, "zh-a"), code), 403, "enrolment_refused")
     assert "new one" in message
 
 
@@ -37,14 +37,16 @@ def test_expired_code_is_refused(world: World) -> None:
     world.execute(
         "UPDATE enrolment_codes SET expires_at = :t", t=later(minutes=-1).replace(tzinfo=None)
     )
-    _refused(world.enrol(Node(world, "zh-a"), code), 403, "enrolment_code_expired")
+    _refused(world.enrol(Node(world, "zh-a"), code), 403, "enrolment_refused")
 
 
 def test_code_is_for_one_node_only(world: World) -> None:
     code_a = world.code("zh-a")
     world.code("zh-b")
-    _refused(world.enrol(Node(world, "zh-b"), code_a), 403, "bad_enrolment_code")
-    _refused(world.enrol(Node(world, "zh-x"), code_a), 403, "unknown_node")
+    # A wrong code and an unknown node answer alike: nothing to tell a guesser which it was.
+    wrong = _refused(world.enrol(Node(world, "zh-b"), code_a), 403, "enrolment_refused")
+    unknown = _refused(world.enrol(Node(world, "zh-x"), code_a), 403, "enrolment_refused")
+    assert wrong == unknown
 
 
 def test_codes_are_typed_loosely_but_stored_only_hashed(world: World) -> None:
@@ -59,7 +61,7 @@ def test_new_code_replaces_the_old_one_and_rekeys_the_node(world: World) -> None
     first = world.node("zh-a")
     old_code = world.code("zh-a")
     new_code = world.code("zh-a")
-    _refused(world.enrol(Node(world, "zh-a"), old_code), 403, "enrolment_code_expired")
+    _refused(world.enrol(Node(world, "zh-a"), old_code), 403, "enrolment_refused")
     second = Node(world, "zh-a")
     assert world.enrol(second, new_code).status_code == 201
     # The old key no longer speaks for the node.
@@ -77,3 +79,21 @@ def test_bad_public_key_and_missing_fields(world: World) -> None:
     node = Node(world, "zh-a")
     assert public_key_text(node.key)
     assert world.enrol(node, code).status_code == 201
+
+
+def test_guessing_codes_locks_the_node_out_and_is_counted_not_stored(world: World) -> None:
+    code = world.code("zh-a")
+    for _ in range(5):
+        _refused(world.enrol(Node(world, "zh-a"), "AAAA-BBBB"), 403, "enrolment_refused")
+    locked = world.enrol(Node(world, "zh-a"), code)  # even the right code, while locked
+    assert locked.status_code == 429 and locked.json["code"] == "too_many_attempts"
+    assert int(locked.headers["Retry-After"]) > 0
+    with world.app.extensions["lhs_engine"].connect() as connection:
+        refusals = connection.execute(
+            sa.text("SELECT count(*) FROM audit_events WHERE action = 'request.refuse'")
+        ).scalar()
+        counted = dict(connection.execute(sa.text("SELECT code, count FROM refusal_counts")).all())
+    assert refusals == 0
+    assert counted == {"enrolment_refused": 5, "too_many_attempts": 1}
+    world.execute("UPDATE throttles SET locked_until = NULL, failures = 0")  # the window passed
+    assert world.enrol(Node(world, "zh-a"), code).status_code == 201

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from coordinator import create_app
-from coordinator.db import init_db
+from coordinator.accounts.services import create_user
+from coordinator.db import init_db, session_scope
 from protocol import parse_spec, spec_hash
 from tests.coordinator.coord_world import BY_SEX, OPIOID, World
 
@@ -268,3 +270,25 @@ def test_a_spec_runs_after_the_approvals_the_coordinator_requires(two_eyes_more:
     # Another round of the same spec needs two approvals again.
     assert world.approve(digest, who="cora").status_code == 202
     assert world.approve(digest, who="carl").status_code == 201
+
+
+def test_guessing_passwords_locks_the_account_and_every_failure_answers_alike(
+    world: World,
+) -> None:
+    with session_scope(world.sessions) as session:
+        create_user(session, "pat", "researcher", "correct horse")
+        create_user(session, "nopw", "researcher")
+    for name in ("x", "nopw"):  # unknown, and without a password: the same answer
+        wrong = world.client.post("/api/v1/tokens", json={"name": name, "password": "guess1"})
+        _refused(wrong, 401, "bad_credentials")
+    for attempt in range(5):
+        guess = {"name": "pat", "password": f"guess{attempt}"}
+        _refused(world.client.post("/api/v1/tokens", json=guess), 401, "bad_credentials")
+    right = {"name": "pat", "password": "correct horse"}
+    locked = world.client.post("/api/v1/tokens", json=right)
+    _refused(locked, 429, "too_many_attempts")
+    world.execute("UPDATE throttles SET locked_until = NULL, failures = 0")  # the window passed
+    assert world.client.post("/api/v1/tokens", json=right).status_code == 201
+    with world.app.extensions["lhs_engine"].connect() as connection:
+        left = connection.execute(sa.text("SELECT key FROM throttles")).scalars().all()
+    assert "login:user:pat" not in left  # a success clears the account's failures

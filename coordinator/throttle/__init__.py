@@ -1,0 +1,1 @@
+"""Lockout of guessing: failed logins and enrolments counted per account and per address."""
