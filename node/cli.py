@@ -22,6 +22,7 @@ from .agent.cli import AGENT_COMMANDS
 from .check import check_command
 from .config import load_config
 from .errors import NodeError
+from .install import check_install_command
 from .ledger import Ledger
 from .output import FORMATS, render
 from .runner import run_specs
@@ -154,5 +155,6 @@ def ledger_command(ledger_dir: Path | None, config_path: str | None) -> None:
 
 
 node_group.add_command(check_command, "check")
+node_group.add_command(check_install_command)
 for _command in AGENT_COMMANDS:
     node_group.add_command(_command)

@@ -7,7 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from lhs.cli import cli
 from node.agent.state import NodeState
 from node.private import write_private
 
@@ -46,3 +48,24 @@ def test_keys_are_written_private(tmp_path: Path, open_umask) -> None:
     key = tmp_path / "keys" / "node.key"
     write_private(key, b"secret")
     assert _mode(key) == 0o600 and _mode(key.parent) == 0o700
+
+
+def test_check_install_reports_what_is_not_private(tmp_path: Path, open_umask) -> None:
+    config = tmp_path / "node.yaml"
+    config.write_text(f"keys: keys\nstate: state\ndata: {tmp_path / 'extract'}\n")
+    (tmp_path / "extract").mkdir()
+    keys = tmp_path / "keys"
+    write_private(keys / "node.key", b"secret")
+    state = NodeState(tmp_path / "state")
+    state.event("test", "a first record")
+    state.close()
+    fine = CliRunner().invoke(cli, ["node", "check-install", "--config", str(config)])
+    assert fine.exit_code == 0 and fine.output.startswith("ok: "), fine.output
+    os.chmod(keys / "node.key", 0o644)  # a copy or a restore by hand
+    os.chmod(tmp_path / "state", 0o755)
+    os.chmod(config, 0o666)
+    wrong = CliRunner().invoke(cli, ["node", "check-install", "--config", str(config)])
+    lines = wrong.output.splitlines()
+    assert wrong.exit_code == 1 and len(lines) == 3, wrong.output
+    assert all(line.startswith("wrong: ") and "chmod" in line for line in lines)
+    assert any("node.key is 0o644" in line for line in lines)
