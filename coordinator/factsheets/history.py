@@ -77,19 +77,13 @@ def earlier_releases(
     if frozen is not None:
         return Earlier(frozen=frozen)
     out = Earlier()
-    specs = _round_specs(session)
-    counts = [m.name for m in spec.measures if m.kind != "sum_days"]
+    related = _relations(spec, round_id, _round_specs(session))
     for row in rows:
         key = names.get(((row.level, row.area), row.cell))
-        other = specs.get(row.round_id)
-        if key is None or other is None or not _has(other, row.measure):
+        if key is None:
             continue
         group = (row.level, row.area)
-        near = row.round_id == round_id or other.id == spec.id or _near(spec, other)
-        for name in counts:
-            alike = same_count(spec, name, other, row.measure)
-            if not alike and not (near and row.measure == name):
-                continue
+        for name, alike in related.get((row.round_id, row.measure), ()):
             cell, value = (group, key, name), int(tables[group][key][name])
             if alike and value == row.value:
                 (out.known if row.shown else out.withhold).add(cell)
@@ -149,9 +143,22 @@ def _round_specs(session: Session) -> dict[int, QuerySpec]:
     return {r.id: parse_spec(r.spec.yaml, source=r.spec.spec_hash) for r in rounds}
 
 
-def _near(spec: QuerySpec, other: QuerySpec) -> bool:
-    return len(restriction_differences(spec, other)) <= 1
-
-
-def _has(spec: QuerySpec, measure: str) -> bool:
-    return any(m.name == measure and m.kind != "sum_days" for m in spec.measures)
+def _relations(
+    spec: QuerySpec, round_id: int, specs: Mapping[int, QuerySpec]
+) -> dict[tuple[int, str], list[tuple[str, bool]]]:
+    """Return, per earlier round and count, this spec's counts it bears on, each with whether
+    it counts the same units (else it is the same count of a spec one restriction away)."""
+    counts = [m.name for m in spec.measures if m.kind != "sum_days"]
+    out: dict[tuple[int, str], list[tuple[str, bool]]] = {}
+    for other_round, other in specs.items():
+        near = (
+            other_round == round_id
+            or other.id == spec.id
+            or len(restriction_differences(spec, other)) <= 1
+        )
+        for measure in (m.name for m in other.measures if m.kind != "sum_days"):
+            for name in counts:
+                alike = same_count(spec, name, other, measure)
+                if alike or (near and measure == name):
+                    out.setdefault((other_round, measure), []).append((name, alike))
+    return out
