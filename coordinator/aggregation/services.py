@@ -41,7 +41,7 @@ from ..errors import Conflict, NotFound
 from ..merge.model import MIN_PROVIDERS, GroupId, Membership
 from ..merge.services import group_members
 from ..registry.services import memberships
-from ..rounds.models import Round
+from ..rounds.models import Result, Round, Task
 from ..rounds.services import round_results, round_status
 from .models import AggAttempt
 
@@ -240,14 +240,20 @@ def attempts(session: Session, round_id: int) -> list[dict[str, Any]]:
 
 
 def _open_due(session: Session) -> None:
-    # Rounds still open whose targets have all answered and that have no attempt yet.
+    # Rounds still open whose targets have all answered and that have no attempt yet: one
+    # query on every poll, whatever the number of nodes (never a round's tasks one by one).
     now = utcnow()
     has_attempt = sa.select(AggAttempt.id).where(AggAttempt.round_id == Round.id).exists()
-    for round_id in session.scalars(
-        sa.select(Round.id).where(Round.deadline > now, ~has_attempt)
-    ).all():
-        if round_status(session, round_id)["status"] == "complete":
-            open_aggregation(session, round_id)
+    has_tasks = sa.select(Task.id).where(Task.round_id == Round.id).exists()
+    unanswered = (
+        sa.select(Task.id)
+        .outerjoin(Result, Result.task_id == Task.id)
+        .where(Task.round_id == Round.id, Result.id.is_(None))
+        .exists()
+    )
+    due = sa.select(Round.id).where(Round.deadline > now, ~has_attempt, has_tasks, ~unanswered)
+    for round_id in session.scalars(due.order_by(Round.id)).all():
+        open_aggregation(session, round_id)
 
 
 def _restart_stale(session: Session) -> None:
