@@ -10,6 +10,7 @@ from pyroaring import BitMap64
 
 from protocol import NarrowAtom, atoms_of, narrowed_atoms
 
+from ..errors import NodeError
 from .store import Ledger
 
 __all__ = ["Fresh", "JointAudit", "Narrowed"]
@@ -42,6 +43,7 @@ class JointAudit:
 
     def __init__(self, ledger: Ledger, unit: str, visit_persons: np.ndarray | None = None):
         self.unit = unit
+        self.folder = ledger.folder
         self.earlier: list[tuple[int, BitMap64]] = []
         self.visits: list[tuple[np.ndarray, np.ndarray]] = []
         seen: set[bytes] = set()
@@ -54,7 +56,10 @@ class JointAudit:
                 if cell.value is None or cell.units is None:
                     continue
                 if len(cell.units) != cell.value:
-                    raise ValueError(f"ledger: {release.query} {cell.key} does not add up")
+                    raise NodeError(
+                        f"ledger {ledger.folder}: {release.query} {cell.key} records"
+                        f" {cell.value} but {len(cell.units)} units; it was changed"
+                    )
                 fingerprint = cell.units.serialize()
                 if fingerprint not in seen:  # the same units published again add nothing
                     seen.add(fingerprint)
@@ -96,7 +101,7 @@ class JointAudit:
         at = np.searchsorted(ids, universe)
         known = len(ids) > 0 and (at < len(ids)).all()
         if not known or (ids[np.minimum(at, len(ids) - 1)] != universe).any():
-            raise ValueError("ledger: a released visit has no person on record")
+            raise NodeError(f"ledger {self.folder}: a released visit has no person on record")
         return persons[first][at]
 
 

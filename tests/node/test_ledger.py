@@ -160,3 +160,13 @@ def test_the_ledger_command_lists_what_was_published_and_withheld(
     config = tmp_path / "node.yaml"
     config.write_text(f"state: {tmp_path / 'state'}\n", encoding="utf-8")
     one_line_error(run("node", "ledger", "--config", str(config)), "nothing has been released")
+
+
+def test_a_changed_ledger_is_one_line_naming_it(tmp_path: Path, synth_csv: Path) -> None:
+    folder = tmp_path / "ledger"
+    ledger = Ledger(folder)
+    cell = ReleasedCell((None,), "denominator", 7, BitMap64(range(3)))  # 7 recorded, 3 units
+    ledger.add(Release("q", "sha256:" + "0" * 64, "cube", 10, "person", (cell,)))
+    ledger.commit()
+    base = ["node", "run", "anticancer_therapy_last_30d", "--data", str(synth_csv)]
+    one_line_error(run(*base, "--ledger", str(folder)), str(folder), "was changed")
