@@ -136,7 +136,14 @@ def store_message(session: Session, envelope: Any) -> tuple[StoredMessage, bool]
 
 def _advance(session: Session, row: AggAttempt, kind: str) -> None:
     members = json.loads(row.members)
-    got = [m for m in row.messages if m.kind == kind]
+    # Read from the database, not the attempt's loaded messages: another member's message
+    # may have been committed since this request read them, and the last of two members
+    # sending at once must see both, or the attempt would wait forever.
+    got = session.scalars(
+        sa.select(StoredMessage)
+        .where(StoredMessage.attempt_row == row, StoredMessage.kind == kind)
+        .order_by(StoredMessage.node_id)
+    ).all()
     if len(got) < len(members):
         return
     if kind == "key":

@@ -10,8 +10,10 @@ import json
 from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
+from coordinator.aggregation.messages import store_message
 from coordinator.aggregation.models import AggAttempt
 from coordinator.aggregation.services import (
     group_totals,
@@ -377,3 +379,29 @@ def test_only_shown_cells_are_summed(world: World, group: dict[str, Member]) -> 
     for layout in layouts:
         assert layout["cells"]
         assert all(sum(v is not None for v in cell) <= 1 for cell in layout["cells"])
+
+
+def test_the_last_two_keys_at_once_still_complete_the_attempt(
+    world: World, group: dict[str, Member]
+) -> None:
+    """The last two members send at once: the later one must see the other's message
+    even though its request read the attempt before the other committed."""
+    round_id = run_round(world, group)
+    first, *middle, last = group.values()
+    requests = {m.id: m.requests() for m in group.values()}
+    national = next(r for r in requests[first.id] if r["group"] == ["national", "NL"])
+    for m in middle:
+        request = next(r for r in requests[m.id] if r["group"] == ["national", "NL"])
+        assert m.send(m.message(request)).status_code == 201
+    with session_scope(world.sessions) as session:
+        row = session.scalar(
+            sa.select(AggAttempt).where(
+                AggAttempt.round_id == round_id, AggAttempt.level == "national"
+            )
+        )
+        assert len(row.messages) == len(middle)  # read before the other one commits
+        request = next(r for r in requests[last.id] if r["group"] == ["national", "NL"])
+        assert last.send(last.message(request)).status_code == 201
+        store_message(session, first.message(national))
+    states = {(level, s) for level, _, _, s, _ in _attempts(world, round_id)}
+    assert ("national", "shares") in states
