@@ -25,14 +25,15 @@ depends on the group values and on what is published, never on a provider's own 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import DisclosureError
-from ._binding import Binding
 from ._cube import Cube, Key, MeasureDef
+from ._loaded import LoadedSystem
 from ._lp import LinearSystem, Row, intervals, least_point
 from ._protect import EARLIER_RELEASE, SECONDARY, SUM_FOLLOWS_COUNT, primary_suppression
 from ._shown import MIN_MEMBERS, GroupId
@@ -42,9 +43,6 @@ __all__ = ["Cell", "GroupTables", "protect_group_tables"]
 TOLERANCE = 1e-6
 
 WITHHELD_BEFORE = "withheld before"
-
-SEEDS = 400
-"""Feasible points kept from one round to seed the next."""
 
 Cell = tuple[GroupId, Key, str]
 """A group's value: group, shown cell, count measure."""
@@ -92,24 +90,12 @@ def protect_group_tables(
             reasons.setdefault(cell, WITHHELD_BEFORE)
     for cell in audit.hideable(differences):
         reasons.setdefault(cell, EARLIER_RELEASE)
-    lps = rounds = 0
-    while True:
-        system = audit.system(reasons)
-        narrow, solved = audit.narrow(system, reasons)
-        lps += solved
-        if not narrow:
-            break
+    rounds = 0
+    # Each pass audits the pattern from scratch, in a model of its own, and withholds
+    # until every target is wide; a pass that withholds nothing has proven the pattern.
+    while audit.settle(reasons):
         rounds += 1
-        chosen, solved = audit.choose(system, narrow, reasons)
-        lps += solved
-        if not chosen:
-            raise DisclosureError(
-                f"{narrow[0][0]} stays narrower than k={k} with every group value withheld:"
-                " a provider's own publication was not protected with k"
-            )
-        for cell in chosen:
-            reasons[cell] = SECONDARY
-    return _result(tables, audit, reasons, lps, rounds)
+    return _result(tables, audit, reasons, audit.lps, rounds)
 
 
 class _GroupAudit:
@@ -155,9 +141,17 @@ class _GroupAudit:
         self.n = len(self.x) + len(self.y)
         self.base = self._base(nodes)
         self.targets, self.labels = self._targets(nodes)
+        self.own = list(range(len(self.targets)))
+        self.of_cell: dict[Cell, list[int]] = {}
+        for cell in self.y:
+            for label, expression in self.targets_of(cell):
+                self.of_cell.setdefault(cell, []).append(len(self.targets))
+                self.targets.append(expression)
+                self.labels.append(label)
         # Withholding only loosens the system: every point found stays feasible, and seeds
-        # the next round's intervals so most targets need no LP again.
+        # the next pass so most targets need no LP again.
         self.points: list[np.ndarray] = []
+        self.lps = 0
         self.known: frozenset[Cell] = frozenset()
         """Values published before: bound in every system, never worth withholding."""
 
@@ -240,66 +234,73 @@ class _GroupAudit:
                 system.bound(var, value, value)
         return system
 
-    def narrow(self, system: LinearSystem, reasons: Mapping[Cell, str]) -> tuple[list[tuple], int]:
-        """Return the targets the published values leave too narrow, and the LPs it took.
+    def targets_of(self, cell: Cell) -> list[tuple]:
+        """Return a withheld group value's targets: itself, and its complement."""
+        var = self.y[cell]
+        out: list[tuple] = [(cell, {var: 1.0})]
+        m = next(m for m in self.counts if m.name == cell[2])
+        if m.parent is not None:
+            parent = self.y[(cell[0], cell[1], m.parent)]
+            out.append(((cell[0], cell[1], f"{m.parent}-{m.name}"), {parent: 1.0, var: -1.0}))
+        return out
 
-        Each narrow target comes as ``(label, expression)``.
+    def too_narrow(self, label: tuple, low: float, high: float, reasons: Mapping) -> bool:
+        """Return whether a target's range gives a count of 1..k-1 away."""
+        # A value withheld for its small difference to one published before must stay
+        # k wide itself: knowing it narrowly gives the difference back.
+        strict = reasons.get(label) == EARLIER_RELEASE
+        small = high > TOLERANCE and low < self.k - TOLERANCE
+        return high - low < self.k - TOLERANCE and (small or strict)
+
+    def settle(self, reasons: dict[Cell, str]) -> int:
+        """Audit the pattern of ``reasons`` and withhold until every target is wide; return
+        how many values it withheld.
+
+        Targets are taken in order.  The values that bind a narrow target's bounds (nonzero
+        reduced cost at its max or min) are the ones whose withholding can widen it; the
+        cheapest of them is withheld and the target goes to the back of the queue, as do
+        the withheld value's own targets.  Without such a value (a degenerate optimum), the
+        cheapest value near it is.  Withholding only loosens the system, so a target once
+        wide stays wide: the queue empties when every target is wide.
         """
-        targets = list(self.targets)
-        labels = list(self.labels)
-        for cell, var in self.y.items():
-            if cell in reasons:
-                targets.append({var: 1.0})
-                labels.append(cell)
-                m = next(m for m in self.counts if m.name == cell[2])
-                if m.parent is not None:
-                    parent = self.y[(cell[0], cell[1], m.parent)]
-                    targets.append({parent: 1.0, var: -1.0})
-                    labels.append((cell[0], cell[1], f"{m.parent}-{m.name}"))
-        point = self.points[0] if self.points else np.asarray(least_point(system))
-        found = intervals(
-            system, targets, point=point, seeds=self.points[1:], min_width=self.k - TOLERANCE
-        )
-        self.points = [point, *self.points[1:], *found.points][:SEEDS]
-        narrow = []
-        for label, expression, bounds in zip(labels, targets, found.bounds, strict=True):
-            assert bounds is not None
-            low, high = bounds
-            # A value withheld for its small difference to one published before must stay
-            # k wide itself: knowing it narrowly gives the difference back.
-            strict = reasons.get(label) == EARLIER_RELEASE
-            small = high > TOLERANCE and low < self.k - TOLERANCE
-            if high - low < self.k - TOLERANCE and (small or strict):
-                narrow.append((label, expression))
-        return narrow, found.lps
+        switchable = [var for cell, var in self.y.items() if cell not in self.known]
+        system = self.system(reasons)
+        loaded = LoadedSystem(system, switchable, self.targets, seeds=self.points)
+        cell_of = {var: cell for cell, var in self.y.items()}
+        width = self.k - TOLERANCE
+        queue = deque(self.own)
+        queue += [t for cell in self.y if cell in reasons for t in self.of_cell[cell]]
+        loaded.probe(list(queue), width)
+        withheld = 0
+        while queue:
+            t = queue.popleft()
+            strict = reasons.get(self.labels[t]) == EARLIER_RELEASE
+            (low, high), binding = loaded.interval(t, width, None if strict else TOLERANCE)
+            if not self.too_narrow(self.labels[t], low, high, reasons):
+                continue
+            cell = self.cheapest(self.labels[t], {cell_of[v] for v in binding}, reasons)
+            if cell is None:
+                raise DisclosureError(
+                    f"{self.labels[t]} stays narrower than k={self.k} with every group value"
+                    " withheld: a provider's own publication was not protected with k"
+                )
+            reasons[cell] = SECONDARY
+            loaded.release(self.y[cell])
+            withheld += 1
+            # Back of the queue: what the targets after it withhold may widen it already.
+            queue += [t, *self.of_cell[cell]]
+        self.points = loaded.witnesses()
+        self.lps += loaded.solved
+        return withheld
 
-    def choose(
-        self, system: LinearSystem, narrow: list[tuple], reasons: Mapping[Cell, str]
-    ) -> tuple[list[Cell], int]:
-        """Return published group values to withhold, one per narrow target not yet helped.
-
-        The values that bind a target's bounds (nonzero reduced cost at its max or min) are
-        the ones whose withholding can widen it; the cheapest of them is withheld.  Without
-        such a value (a degenerate optimum), the cheapest value near it is.
-        """
-        chosen: list[Cell] = []
-        touched: set[Cell] = set()
-        binding = Binding(system, {v: c for c, v in self.y.items()}, reasons)
-        for label, expression in narrow:
-            near = binding.of(expression)
-            if near & touched:
-                continue  # a value withheld this round may already widen it
-            tiers = [near, *self._tiers(label)]
-            for tier in tiers:
-                options = [
-                    c for c in tier if c not in reasons and c not in chosen and c not in self.known
-                ]
-                if options:
-                    best = min(options, key=self._cost)
-                    chosen.append(best)
-                    touched |= near | {best}
-                    break
-        return chosen, binding.solved
+    def cheapest(self, label: tuple, near: set[Cell], reasons: Mapping[Cell, str]) -> Cell | None:
+        """Return the cheapest published value to withhold for a narrow target: of the
+        values binding it if any, else of the values nearest to it."""
+        for tier in (near, *self._tiers(label)):
+            options = [c for c in tier if c not in reasons and c not in self.known]
+            if options:
+                return min(options, key=self._cost)
+        return None
 
     def _tiers(self, label: tuple) -> list[set[Cell]]:
         """Return the group values near a target, nearest first, each tier within the next:
