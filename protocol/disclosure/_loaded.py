@@ -23,7 +23,6 @@ from scipy.sparse import csr_array
 from ..errors import DisclosureError
 from ._lp import (
     PROBE_AT_LEAST,
-    PROBES,
     SETTLED,
     LinearSystem,
     Row,
@@ -36,6 +35,12 @@ __all__ = ["DUAL_TOLERANCE", "LoadedSystem"]
 
 DUAL_TOLERANCE = 1e-7
 """A reduced cost this small is rounding noise: the value does not bind."""
+
+MIXES = 12
+"""Pairs of probing LPs at most, each over a random mix of the targets not yet shown wide."""
+
+MIX_PAYS = 0.1
+"""Probing goes on while each pair shows at least this share of those targets wide."""
 
 FEASIBLE = 1e-6
 """How far a seed may miss a constraint (rounding) and still count as feasible."""
@@ -131,9 +136,11 @@ class LoadedSystem:
         self.fixed_at[root] = self.fixed_at[root][self.fixed_at[root] != self.index[var]]
 
     def probe(self, targets: Sequence[int], min_width: float) -> None:
-        """Push the sum of each block's targets not yet shown wide up, then down: a few LPs
-        that often show most of them wide and spare two LPs each."""
-        for _ in range(PROBES):
+        """Push a random positive mix of each block's targets not yet shown wide up, then
+        down, while that pays: each pair of LPs often shows many of them wide at once."""
+        mix = np.random.default_rng(0)  # the same mixes every run: the same pattern
+        before = math.inf
+        for _ in range(MIXES):
             narrow: dict[int, list[int]] = {}
             for t in targets:
                 low, high = self.ranges.known(t)
@@ -141,13 +148,15 @@ class LoadedSystem:
                 if free and high - low < min_width:
                     narrow.setdefault(self.root[free[0]], []).append(t)
             busy = {root: ts for root, ts in narrow.items() if len(ts) >= PROBE_AT_LEAST}
-            if not busy:
+            left = sum(len(ts) for ts in busy.values())
+            if not busy or left > before * (1 - MIX_PAYS):
                 return
+            before = left
             for group in busy.values():
                 combined: dict[int, float] = {}
-                for t in group:
+                for t, weight in zip(group, mix.uniform(0.5, 1.5, len(group)), strict=True):
                     for var, coef in self.targets[t].items():
-                        combined[var] = combined.get(var, 0.0) + coef
+                        combined[var] = combined.get(var, 0.0) + weight * coef
                 self.extreme(combined, maximize=True)
                 self.extreme(combined, maximize=False)
 
