@@ -275,7 +275,8 @@ class _GroupAudit:
         while queue:
             t = queue.popleft()
             strict = reasons.get(self.labels[t]) == EARLIER_RELEASE
-            (low, high), binding = loaded.interval(t, width, None if strict else TOLERANCE)
+            safe = None if strict else (TOLERANCE, self.k - TOLERANCE)
+            (low, high), binding = loaded.interval(t, width, safe)
             if not self.too_narrow(self.labels[t], low, high, reasons):
                 continue
             cell = self.cheapest(self.labels[t], {cell_of[v] for v in binding}, reasons)

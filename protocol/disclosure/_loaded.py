@@ -161,22 +161,31 @@ class LoadedSystem:
                 self.extreme(combined, maximize=False)
 
     def interval(
-        self, t: int, min_width: float, zero: float | None = None
+        self, t: int, min_width: float, safe: Range | None = None
     ) -> tuple[Range, set[int]]:
         """Return target ``t``'s range, exact when narrower than ``min_width``, and the
-        published values that bind it then.  With ``zero``, a max at most ``zero`` ends
-        the search (the target is known to be 0: narrow, but giving nothing away)."""
+        published values that bind it then.
+
+        With ``safe = (zero, big)``, a max at most ``zero`` or a min at least ``big`` ends
+        the search: the range is narrow but shows the value is 0, or at least ``big``.  The
+        side the known points point to is solved first.
+        """
         low, high = self.ranges.known(t)
         if high - low >= min_width:
             return (low, high), set()
-        top, binding = self.extreme(self.targets[t], maximize=True)
-        self.ranges.reach(t, top, maximize=True)
-        low, high = self.ranges.known(t)
-        if high - low >= min_width or (zero is not None and top <= zero):
-            return (low, high), set()
-        bottom, below = self.extreme(self.targets[t], maximize=False)
-        self.ranges.reach(t, bottom, maximize=False)
-        return (bottom, top), binding | below
+        # Where every point found is at least ``big``, the min alone may settle it.
+        first = safe is None or low < safe[1]
+        binding: set[int] = set()
+        for maximize in (first, not first):
+            value, bound = self.extreme(self.targets[t], maximize=maximize)
+            self.ranges.reach(t, value, maximize=maximize)
+            binding |= bound
+            low, high = self.ranges.known(t)
+            if high - low >= min_width:
+                return (low, high), set()
+            if safe is not None and (high <= safe[0] if maximize else low >= safe[1]):
+                return (low, high), set()
+        return (low, high), binding
 
     def extreme(self, target: Row, maximize: bool) -> tuple[float, set[int]]:
         """Return the target's max (or min) and the switchable unknowns fixed now that bind it.
