@@ -15,7 +15,10 @@ import numpy as np
 
 from ._lp import Row, target_matrix
 
-__all__ = ["Ranges"]
+__all__ = ["KEPT", "Ranges"]
+
+KEPT = 1000
+"""Points kept at most, to seed a later audit: memory stays bounded on large rounds."""
 
 
 class Ranges:
@@ -49,6 +52,9 @@ class Ranges:
             owners[taken] = me
         self.kept[me] = point.copy()
         self.holds[me] = int(lower.sum() + higher.sum())
+        while len(self.kept) > KEPT:
+            oldest = next(iter(self.kept))
+            del self.kept[oldest], self.holds[oldest]
 
     def reach(self, target: int, value: float, maximize: bool) -> None:
         """Record an extreme found without a point (an unbounded side)."""
@@ -68,7 +74,7 @@ class Ranges:
         return [self.kept[i] for i in sorted(self.kept)]
 
     def _drop(self, owner: int, count: int) -> None:
-        if owner < 0:
+        if owner not in self.holds:  # none, or let go already
             return
         self.holds[owner] -= count
         if self.holds[owner] <= 0:

@@ -33,3 +33,15 @@ def test_known_ranges_are_those_of_every_point_and_the_kept_points_give_them_bac
     for point in kept:
         again.add(point)
     assert np.allclose(again.lows, ranges.lows) and np.allclose(again.highs, ranges.highs)
+
+
+def test_past_the_limit_the_oldest_points_go_and_the_ranges_stay(monkeypatch) -> None:
+    monkeypatch.setattr("protocol.disclosure._witness.KEPT", 3)
+    targets = [{i: 1.0} for i in range(10)]
+    ranges = Ranges(targets, 10)
+    for i in range(10):  # each point is the only one to reach its own target's max
+        point = np.zeros(10)
+        point[i] = 5.0
+        ranges.add(point)
+    assert [p.argmax() for p in ranges.points()] == [7, 8, 9]
+    assert np.allclose(ranges.highs, 5.0) and np.allclose(ranges.lows, 0.0)
