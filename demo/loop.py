@@ -3,9 +3,10 @@
 Synthetic extracts for several providers in three palliative-care networks and
 two zorgkantoor regions; a coordinator on SQLite; every node enrolled with its
 own key; the library's specs submitted by a researcher and approved by a
-coordinator; each node polling, running and uploading as its own process; the
-results merged into factsheets.  Everything stays under one folder, so anyone
-can recompute a number by hand from ``nodes/<node-id>/extract``.
+coordinator; each node's agent in its own process, polling, running and
+uploading three times; the results merged into factsheets.  Everything stays
+under one folder, so anyone can recompute a number by hand from
+``nodes/<node-id>/extract``.  Each step says how long it took.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,21 @@ from queries import library_paths
 
 from .synth import generate
 
-__all__ = ["NETWORKS", "PROVIDERS", "DemoProvider", "demo_command", "run_demo"]
+__all__ = [
+    "DEFAULT_PERSONS",
+    "FULL_PERSONS",
+    "NETWORKS",
+    "PROVIDERS",
+    "DemoProvider",
+    "demo_command",
+    "run_demo",
+]
+
+DEFAULT_PERSONS = 10_000
+"""Persons of a mid-sized provider in ``lhs demo``: quick, yet most national counts exact."""
+
+FULL_PERSONS = 40_000
+"""Persons of a mid-sized provider in ``lhs demo --full``: the earlier default size."""
 
 NETWORKS = (
     ("npz-groningen", "Netwerk Palliatieve Zorg Groningen", "ZK01", "GR"),
@@ -83,6 +98,12 @@ PROVIDERS = (
 
 def _say(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _since(started: float) -> str:
+    """Return the seconds since ``started`` as a short text ("3.2s", "41s")."""
+    seconds = time.perf_counter() - started
+    return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
 
 
 @contextmanager
@@ -133,11 +154,16 @@ def _register(app: Flask, providers: Sequence[DemoProvider]) -> tuple[dict[str, 
     return codes, {"researcher": researcher, "coordinator": coordinator}
 
 
+def _size(provider: DemoProvider, persons: int) -> int:
+    """Return the persons in a provider's extract, given those of a mid-sized provider."""
+    return max(int(persons * provider.size), 500)
+
+
 def _make_node(folder: Path, provider: DemoProvider, persons: int, seed: int, url: str) -> Path:
     """Write a provider's extract and node.yaml; return the config path."""
     extract = folder / "extract"
     generate(
-        max(int(persons * provider.size), 500),
+        _size(provider, persons),
         seed=seed,
         out=extract,
         fmt="parquet",
@@ -157,77 +183,176 @@ def _make_node(folder: Path, provider: DemoProvider, persons: int, seed: int, ur
     return config
 
 
-def _run_node(config: Path) -> tuple[Path, int, str]:
-    command = [sys.executable, "-m", "lhs", "node", "serve", "--once", "--config", str(config)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    with (config.parent / "serve.log").open("a", encoding="utf-8") as log:
-        log.write(done.stdout + done.stderr)
-    return config, done.returncode, (done.stderr.strip().splitlines() or [""])[-1]
+class _NodeProcess:
+    """One node's agent, running in its own process until the demo closes it
+    (``demo/node_process.py``)."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.node_id = config.parent.name
+        self.log = config.parent / "serve.log"
+        with self.log.open("a", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "demo.node_process", str(config)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def poll(self, last: bool = False) -> tuple[str, str]:
+        """Run one cycle (the ``last``: then stop); return its summary and the seconds it took."""
+        started = time.perf_counter()
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write("poll\n")
+            stdin.flush()
+            answer = stdout.readline().strip()
+        except OSError:  # the process ended before it was asked
+            answer = ""
+        status, _, summary = answer.partition(" ")
+        if status != "ok":
+            raise LhsError(f"node {self.node_id} failed: {self._last_log_line()}")
+        took = _since(started)
+        if last:
+            self.stop()  # it closes and exits while the others poll
+        return summary, took
+
+    def _last_log_line(self) -> str:
+        with suppress(subprocess.TimeoutExpired):  # a process still running is ended at close
+            self.process.wait(timeout=30)
+        lines = self.log.read_text(encoding="utf-8").strip().splitlines()
+        last = lines[-1].removeprefix("lhs: error: ") if lines else "no output"
+        return f"{last} (see {self.log})"
+
+    def stop(self) -> None:
+        """Ask the agent to close its state and exit (its stdin ends), without waiting."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with suppress(OSError):  # it has ended already
+                self.process.stdin.close()
+
+    def close(self) -> None:
+        """Stop the agent and wait for it; end it if it does not exit within 30 s."""
+        try:
+            self.stop()
+            self.process.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+        finally:
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
 
-def _poll_all(configs: Sequence[Path]) -> None:
+def _poll_all(nodes: Sequence[_NodeProcess], last: bool = False) -> None:
+    """Let every node run one cycle, as many at once as there are cores."""
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for config, code, last in pool.map(_run_node, configs):
-            node_id = config.parent.name
-            if code != 0:
-                raise LhsError(f"node {node_id} failed: {last}")
-            _say(f"  node {node_id}: {last.split(' INFO ')[-1] or 'done'}")
+        answers = pool.map(lambda node: node.poll(last), nodes)
+        for node, (summary, took) in zip(nodes, answers, strict=True):
+            _say(f"  node {node.node_id} ({took}): {summary}")
 
 
-def run_demo(workdir: Path, *, persons: int, specs: Sequence[str], seed: int = 1) -> Path:
-    """Run the whole loop in ``workdir``; return the factsheets' index page."""
-    if workdir.exists() and any(workdir.iterdir()):
-        raise LhsError(f"{workdir} is not empty; give a new or empty --workdir")
-    started = time.perf_counter()
-    app = _set_up_coordinator(workdir / "coordinator-data")
-    codes, tokens = _register(app, PROVIDERS)
-    paths = [p for p in library_paths() if not specs or p.stem in specs or p.parent.name in specs]
-    if not paths:
-        raise LhsError(f"no library spec or area named {', '.join(specs)}")
-    with _serving(app) as url:
-        _say(f"coordinator on {url}/api/v1 (SQLite in {workdir / 'coordinator-data'})")
-        configs = []
-        for i, provider in enumerate(PROVIDERS):
-            config = _make_node(
-                workdir / "nodes" / provider.node_id, provider, persons, seed + i, url
-            )
-            enrolled = enrol(load_config(config), codes[provider.node_id])
-            _say(f"node {provider.node_id}: extract written, enrolled ({enrolled.node_key_id})")
-            configs.append(config)
-        researcher = ApiClient(url, tokens["researcher"])
-        coordinator = ApiClient(url, tokens["coordinator"])
-        rounds: list[int] = []
-        for path in paths:
-            spec = researcher.call("POST", "/specs", {"yaml": path.read_text(encoding="utf-8")})
-            answer = coordinator.call(
-                "POST",
-                f"/specs/{spec['spec_hash']}/approve",
-                {"reason": "demo: a library indicator of the contract"},
-            )
-            rounds.append(int(answer["round_id"]))
-            _say(f"{spec['id']}: submitted, approved, round {answer['round_id']} open")
-        # Poll 1: run the tasks and upload the protected cubes.  Poll 2: the coordinator
-        # opens secure aggregation per group; each node sends a fresh X25519 key.  Poll 3:
-        # each node uploads its exact cube masked so that only the group's sum is learnt.
-        for step in ("run and upload results", "send aggregation keys", "send masked cubes"):
-            _say(f"{len(configs)} nodes poll: {step} (one process each)...")
-            _poll_all(configs)
-    out = workdir / "factsheets"
+def _timed_progress() -> Callable[[str], None]:
+    """Return a progress callback that says each line with the seconds since the last one."""
+    last = [time.perf_counter()]
+
+    def say(line: str) -> None:
+        _say(f"  {line} ({_since(last[0])})")
+        last[0] = time.perf_counter()
+
+    return say
+
+
+def _start_nodes(
+    stack: ExitStack, folder: Path, persons: int, seed: int, codes: dict[str, str], url: str
+) -> list[_NodeProcess]:
+    """Write each provider's extract, enrol its node and start its agent's process."""
+    step = time.perf_counter()
+    nodes: list[_NodeProcess] = []
+    for i, provider in enumerate(PROVIDERS):
+        config = _make_node(folder / provider.node_id, provider, persons, seed + i, url)
+        enrolled = enrol(load_config(config), codes[provider.node_id])
+        # Started now, so its start-up overlaps the next provider's extract.
+        nodes.append(stack.enter_context(closing(_NodeProcess(config))))
+        _say(
+            f"node {provider.node_id}: extract of {_size(provider, persons):,} persons"
+            f" written, enrolled ({enrolled.node_key_id}), agent started"
+        )
+    _say(f"  {len(nodes)} extracts written, nodes enrolled in {_since(step)}")
+    return nodes
+
+
+def _submit(paths: Sequence[Path], url: str, tokens: dict[str, str]) -> list[int]:
+    """Submit each spec as the researcher, approve it as the coordinator; return the rounds."""
+    step = time.perf_counter()
+    researcher = ApiClient(url, tokens["researcher"])
+    coordinator = ApiClient(url, tokens["coordinator"])
+    rounds: list[int] = []
+    for path in paths:
+        spec = researcher.call("POST", "/specs", {"yaml": path.read_text(encoding="utf-8")})
+        answer = coordinator.call(
+            "POST",
+            f"/specs/{spec['spec_hash']}/approve",
+            {"reason": "demo: a library indicator of the contract"},
+        )
+        rounds.append(int(answer["round_id"]))
+        _say(f"{spec['id']}: submitted, approved, round {answer['round_id']} open")
+    _say(f"  {len(rounds)} specs submitted and approved in {_since(step)}")
+    return rounds
+
+
+def _publish(app: Flask, rounds: Sequence[int], out: Path) -> None:
     with session_scope(app.extensions["lhs_sessions"]) as session:
         for round_id in rounds:
             status = round_status(session, round_id)
             if status["pending"]:
                 raise LhsError(f"round {round_id}: no answer from {status['pending']}")
+        step = time.perf_counter()
         _say(f"publishing {len(rounds)} rounds: group tables protected jointly...")
         publish_factsheets(
-            session,
-            out,
-            rounds,
-            title="lhs demo factsheets",
-            progress=lambda line: _say(f"  {line}"),
+            session, out, list(rounds), title="lhs demo factsheets", progress=_timed_progress()
         )
+        _say(f"  published in {_since(step)}")
+
+
+def run_demo(
+    workdir: Path, *, persons: int = DEFAULT_PERSONS, specs: Sequence[str] = (), seed: int = 1
+) -> Path:
+    """Run the whole loop in ``workdir``; return the factsheets' index page.
+
+    Each step's progress line ends with the seconds it took, so a slow step shows.
+    """
+    if workdir.exists() and any(workdir.iterdir()):
+        raise LhsError(f"{workdir} is not empty; give a new or empty --workdir")
+    started = time.perf_counter()
+    paths = [p for p in library_paths() if not specs or p.stem in specs or p.parent.name in specs]
+    if not paths:
+        raise LhsError(f"no library spec or area named {', '.join(specs)}")
+    app = _set_up_coordinator(workdir / "coordinator-data")
+    codes, tokens = _register(app, PROVIDERS)
+    with ExitStack() as stack:  # the node processes: waited for, or ended, however it ends
+        with _serving(app) as url:
+            _say(
+                f"coordinator on {url}/api/v1 (SQLite in {workdir / 'coordinator-data'}),"
+                f" up in {_since(started)}"
+            )
+            nodes = _start_nodes(stack, workdir / "nodes", persons, seed, codes, url)
+            rounds = _submit(paths, url, tokens)
+            # Poll 1: run the tasks and upload each provider's protected headline.  Poll 2:
+            # the coordinator opens secure aggregation per group; each node sends a fresh
+            # X25519 key.  Poll 3: each node uploads its exact cube masked so that only the
+            # group's sum is learnt.
+            polls = ("run and upload results", "send aggregation keys", "send masked cubes")
+            for i, poll in enumerate(polls, 1):
+                step = time.perf_counter()
+                _say(f"{len(nodes)} nodes poll: {poll} (one process each)...")
+                _poll_all(nodes, last=i == len(polls))
+                _say(f"  poll done in {_since(step)}")
+        out = workdir / "factsheets"
+        _publish(app, rounds, out)
     index = out / "index.html"
-    _say(f"done in {time.perf_counter() - started:.0f}s")
+    _say(f"done in {_since(started)}")
     return index
 
 
@@ -242,9 +367,14 @@ def run_demo(workdir: Path, *, persons: int, specs: Sequence[str], seed: int = 1
 @click.option(
     "--persons",
     type=click.IntRange(min=1000),
-    default=40_000,
-    show_default=True,
-    help="Persons of a mid-sized provider; the others are scaled from it.",
+    help=f"Persons of a mid-sized provider; the others are scaled from it."
+    f"  [default: {DEFAULT_PERSONS:,}; {FULL_PERSONS:,} with --full]",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help=f"The full-size demo: {FULL_PERSONS:,} persons in a mid-sized provider instead of"
+    f" {DEFAULT_PERSONS:,} (slower; more counts exact).",
 )
 @click.option(
     "--spec",
@@ -253,8 +383,18 @@ def run_demo(workdir: Path, *, persons: int, specs: Sequence[str], seed: int = 1
     help="Only these library specs or areas (default: every palliative and hip-fracture spec).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the data.")
-def demo_command(workdir: Path, persons: int, specs: tuple[str, ...], seed: int) -> None:
-    """Run the whole loop on this machine: nodes, coordinator, a round, factsheets."""
+def demo_command(
+    workdir: Path, persons: int | None, full: bool, specs: tuple[str, ...], seed: int
+) -> None:
+    """Run the whole loop on this machine: nodes, coordinator, a round, factsheets.
+
+    Nine providers in three networks, every palliative and hip-fracture library spec,
+    a coordinator on SQLite over real HTTP, each node as its own process.
+    """
+    if full and persons is not None:
+        raise click.UsageError("give --full or --persons, not both")
+    if persons is None:
+        persons = FULL_PERSONS if full else DEFAULT_PERSONS
     index = run_demo(workdir, persons=persons, specs=specs, seed=seed)
     click.echo(f"factsheets: {index.resolve()}")
     click.echo(

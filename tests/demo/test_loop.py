@@ -37,6 +37,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "factsheets:" in result.output
+    # Every step says how long it took.
+    assert result.output.count("poll done in ") == 3, result.output
+    assert "published in " in result.output and "done in " in result.output
     return workdir
 
 
@@ -89,6 +92,15 @@ def test_demo_writes_every_level_and_the_benchmark(demo: Path) -> None:
         assert list((out / level).glob("*.json")), level
     for provider in PROVIDERS:
         assert (demo / "nodes" / provider.node_id / "extract" / "person.parquet").is_file()
+
+
+def test_each_node_polled_three_times_and_logged_it(demo: Path) -> None:
+    for provider in PROVIDERS:
+        log = (demo / "nodes" / provider.node_id / "serve.log").read_text(encoding="utf-8")
+        cycles = [line for line in log.splitlines() if "node.agent: cycle: " in line]
+        assert len(cycles) == 3, log
+        assert "2 run; 2 uploaded" in cycles[0]
+        assert all("aggregation message(s) sent" in line for line in cycles[1:])
 
 
 @pytest.mark.parametrize("indicator", SPECS)
