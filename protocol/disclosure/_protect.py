@@ -2,13 +2,15 @@
 
 1. Primary: counts in 1..k-1, numerators whose complement is in 1..k-1, and
    everything of a cell whose denominator is in 1..k-1.
-2. Secondary, fast: no additive relation may hide exactly one value; add the
-   cheapest partner (one whose value, with the hidden one, reaches k).
-3. Secondary, proven: while the LP audit finds an interval narrower than k,
-   suppress the cheapest published value sharing a relation with it.
-4. Pruning: give back every extra suppression the audit can do without,
-   largest first, so as little as possible is lost.
-Sums follow their count.  The final pattern always passes the audit.
+2. Secondary: the cheapest pattern the LP audit lets through, near enough
+   (``near_optimal_suppression``): a MILP over which counts to suppress, constrained
+   by what each additive relation needs and by cuts from the audit's own LPs, then
+   completed with the fewest additions until the audit passes.  Cost: one per count,
+   a little more for a larger count, the grand total last.
+3. Fallbacks, should the MILP not get there (it always has so far): the hypercube
+   heuristic, then a greedy search that suppresses one partner per narrow interval.
+Sums follow their count.  The final pattern always passes the audit, and every
+limit counts work, not time: the same cube gets the same pattern on any machine.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AuditFailed, DisclosureError
-from ._audit import AuditResult, audit, complement_label
+from ._audit import AuditResult, audit, complement_label, count_entries
 from ._cube import Cube, Key, MeasureDef
+from ._optimal import hypercube_suppression, near_optimal_suppression
 
 __all__ = [
     "FEW_PERSONS",
@@ -44,16 +47,32 @@ SECONDARY = "secondary"
 EARLIER_RELEASE = "narrows an earlier release"
 
 WITNESSES = 200
-"""How many attacker-feasible points to carry from one audit to the next."""
-
-PROVE_LPS = 1500
-"""LPs the search for a passing pattern may spend before it hides every count instead."""
+"""How many attacker-feasible points to carry from one audit to the next (greedy fallback)."""
 
 PRUNE_LPS = 800
-"""LPs the pruning pass may spend giving values back."""
+"""LPs the greedy fallback's pruning pass may spend giving values back."""
 
-MOSTLY_HIDDEN = 0.7
-"""Hidden share of counts from which the search gives up climbing and starts top-down."""
+MILP_NODES = 500
+"""Branch-and-bound nodes each MILP of the secondary suppression may explore."""
+
+CUTS_PER_ROUND = 15
+"""Audit cuts per MILP while completing a pattern: the suppressions they bring often
+widen other narrow intervals too, so checking those again is cheaper than cutting all."""
+
+THIN_ROUNDS = 1
+"""MILPs spent giving values back once a pattern passes."""
+
+MORE_ROUNDS = 3
+"""MILPs over all patterns (with every cut found) after the first passing pattern, for
+tables of at most ``SMALL_TABLE`` counts: there they often reach a proven optimum, in
+well under a second; on larger tables they cost seconds for a few values."""
+
+SMALL_TABLE = 200
+"""Counts a table may have to get ``MORE_ROUNDS``."""
+
+VALUE_SCALE = 20.0
+"""A count of this size costs as much as suppressing one more count: both the number of
+values hidden and their total stay near their optima (measured, benchmarks/information_loss)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,8 @@ def primary_suppression(cube: Cube, k: int) -> dict[Entry, str]:
 
 
 class _Protector:
+    """The greedy search, kept as the last fallback: one partner per narrow interval."""
+
     def __init__(self, cube: Cube, k: int) -> None:
         self.cube = cube
         self.k = k
@@ -229,21 +250,16 @@ class _Protector:
             self.witnesses = pool[-WITNESSES:]
         return result
 
-    def prove(self, hidden: set[Entry]) -> bool:
+    def prove(self, hidden: set[Entry]) -> None:
         """Suppress more until the LP audit passes: one partner per failing value per round.
 
-        Returns False when the search runs out of its ``PROVE_LPS`` budget or has
-        hidden most of the cube: such a cube ends with nearly everything hidden
-        anyway, and starting from everything hidden then pruning is far sooner.
+        Ends: every round suppresses at least one more count, and with every count
+        suppressed the audit passes.
         """
-        start = self.lps
-        total = len(self.cube.cells) * len(self.counts)
         while True:
             result = self.audit(hidden, stop_at_first=False)
             if result.passed:
-                return True
-            if self.lps - start > PROVE_LPS or len(hidden) > MOSTLY_HIDDEN * total:
-                return False
+                return
             touched: set[int] = set()
             for failure in result.failures:
                 near = set(self.relations_of.get(failure[0], []))
@@ -314,20 +330,12 @@ def protect(cube: Cube, k: int, withhold: Collection[Entry] = ()) -> ProtectedCu
         if entry[0] not in cells or cube.measure(entry[1]).kind != "count":
             raise DisclosureError(f"cannot withhold {entry}: no such count in the cube")
         reasons.setdefault(entry, EARLIER_RELEASE)
-    protector = _Protector(cube, k)
     primary = set(reasons)
-    hidden = set(primary)
-    if hidden:
-        protector.close_relations(hidden)
-        everything = {(key, m.name) for key in cube.cells for m in protector.counts}
-        # A cube of mostly tiny counts ends with nearly everything hidden anyway:
-        # starting from there and giving values back is far cheaper than climbing.
-        if len(hidden) >= MOSTLY_HIDDEN * len(everything) or not protector.prove(hidden):
-            hidden = everything
-        protector.prune(hidden, primary)
-    final = protector.audit(hidden, stop_at_first=False)
-    if not final.passed:  # prune and prove only keep passing patterns; this is a guard
+    hidden, lps, witnesses = _secondary(cube, k, primary) if primary else (set(), 0, None)
+    final = audit(cube, hidden, k, witnesses=witnesses)
+    if not final.passed:  # every search keeps only passing patterns; this is a guard
         raise AuditFailed(f"suppression pattern fails the audit at {final.failures[0]}")
+    lps += final.lps
     by_reason: dict[str, int] = {}
     for reason in reasons.values():
         by_reason[reason] = by_reason.get(reason, 0) + 1
@@ -353,9 +361,86 @@ def protect(cube: Cube, k: int, withhold: Collection[Entry] = ()) -> ProtectedCu
         primary=len(primary) + followers - secondary_followers,
         secondary=secondary + secondary_followers,
         by_reason=by_reason,
-        audit_lps=protector.lps,
+        audit_lps=lps,
     )
     return ProtectedCube(cube, k, frozenset(suppressed), report)
+
+
+def _secondary(
+    cube: Cube, k: int, primary: set[Entry]
+) -> tuple[set[Entry], int, np.ndarray | None]:
+    """Return the suppressed counts (primary ones included), the LPs spent and the
+    attacker-feasible points found (to spare the final audit LPs)."""
+    costs = _costs(cube, k)
+    try:
+        found = near_optimal_suppression(
+            cube,
+            k,
+            primary,
+            costs,
+            max_nodes=MILP_NODES,
+            rounds=len(costs),  # each round adds a suppression: this never binds
+            cuts_per_round=CUTS_PER_ROUND,
+            thin_rounds=THIN_ROUNDS,
+            more_rounds=MORE_ROUNDS if len(costs) <= SMALL_TABLE else 0,
+        )
+    except ArithmeticError:  # an attacker LP HiGHS could not solve: fall back (below)
+        found = None
+    lps, witnesses = (found.lps, found.witnesses) if found is not None else (0, None)
+    if found is not None and found.suppressed is not None:
+        hidden = set(found.suppressed)
+    else:
+        boxes = hypercube_suppression(cube, k, primary, costs)
+        if boxes is not None:
+            hidden = set(boxes)
+        else:
+            protector = _Protector(cube, k)
+            hidden = set(primary)
+            protector.close_relations(hidden)
+            protector.prove(hidden)
+            protector.prune(hidden, primary)
+            lps += protector.lps
+            witnesses = protector.witnesses
+    return _publish_a_total(cube, k, primary, hidden), lps, witnesses
+
+
+def _costs(cube: Cube, k: int) -> dict[Entry, float]:
+    """Return what suppressing each count costs: 1, plus its size over ``VALUE_SCALE``.
+
+    The grand total's counts cost more than every other count together: they are the
+    values most worth publishing, and a table with all of them suppressed shows nothing.
+    """
+    entries = count_entries(cube)
+    top = (None,) * len(cube.dimensions)
+    costs = {e: 1.0 + cube.cells[e[0]][e[1]] / VALUE_SCALE for e in entries}
+    everything = sum(costs.values())
+    for entry in entries:
+        if entry[0] == top:
+            costs[entry] += everything
+    return costs
+
+
+def _publish_a_total(cube: Cube, k: int, primary: set[Entry], hidden: set[Entry]) -> set[Entry]:
+    """Publish a grand total of k or more where a pattern would hide every count.
+
+    The MILP never hides everything while a grand total could show (it costs more than
+    all else), but a fallback can; with every other count suppressed, a grand total
+    of k or more leaves each count 0..total wide, which the audit confirms.
+    """
+    top = (None,) * len(cube.dimensions)
+    everything = {(key, m.name) for key in cube.cells for m in cube.measures if m.kind == "count"}
+    if hidden != everything:
+        return hidden
+    for m in cube.measures:
+        entry = (top, m.name)
+        if (
+            m.kind == "count"
+            and entry not in primary
+            and cube.cells[top][m.name] >= k
+            and audit(cube, hidden - {entry}, k, stop_at_first=True).passed
+        ):
+            return hidden - {entry}
+    return hidden
 
 
 def _entry_order(entry: Entry) -> tuple:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from protocol import Cube, DisclosureError, audit, primary_suppression, protect
+from protocol.disclosure._optimal import optimal_suppression, suppression_costs
 from tests.protocol.cubes import DEN, NUM, SUM, cube_of, cubes
 
 K = 10
@@ -234,3 +235,64 @@ def test_the_pattern_is_the_same_under_any_hash_seed() -> None:
         for seed in ("0", "1", "2")
     }
     assert len(runs) == 1
+
+
+def _one_year_rows(seed: int) -> list[dict]:
+    """Finest rows of one year: every cell small, the year's total well above k."""
+    rng = random.Random(seed)
+    rows = []
+    for sex in ("F", "M", "U"):
+        for band in ("0-17", "18-64", "65-74", "75-84", "85+"):
+            den = rng.randint(0, 9) if sex != "U" else rng.randint(0, 2)
+            rows.append(
+                {"year": 2023, "sex": sex, "band": band, "denominator": den,
+                 "numerator": rng.randint(0, den)}
+            )  # fmt: skip
+    return rows
+
+
+def _counts(cube: Cube, pattern) -> tuple[int, int]:
+    hidden = [(key, name) for key, name in pattern if name in ("denominator", "numerator")]
+    return len(hidden), sum(cube.cells[key][name] for key, name in hidden)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_table_of_small_cells_keeps_its_total_and_stays_near_the_optimum(seed: int) -> None:
+    # One year: each value has a twin (the all-years margin), every cell is small. An
+    # earlier search hid all 96 values of such tables, the grand total too.
+    cube = Cube.from_finest(("year", "sex", "band"), (DEN, NUM), _one_year_rows(seed))
+    top = (None, None, None)
+    assert cube.cells[top]["denominator"] >= K
+    protected = protect(cube, K)
+    assert protected.value(top, "denominator") == cube.cells[top]["denominator"]
+    primary = primary_suppression(cube, K)
+    hidden, total = _counts(cube, protected.suppressed)
+    for objective, mine in (("count", hidden), ("value", total)):
+        best = optimal_suppression(cube, K, primary, suppression_costs(cube, objective))
+        assert best.optimal and best.suppressed is not None
+        optimum = _counts(cube, best.suppressed)[0 if objective == "count" else 1]
+        assert mine <= 1.1 * optimum, (objective, mine, optimum)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cubes(max_dims=2), st.integers(3, 12))
+def test_a_grand_total_of_k_or_more_is_never_hidden_with_everything_else(cube, k) -> None:
+    protected = protect(cube, k)
+    top = (None,) * len(cube.dimensions)
+    primary = primary_suppression(cube, k)
+    counts = [m.name for m in cube.measures if m.kind == "count"]
+    shown_top = [n for n in counts if (top, n) not in primary and cube.cells[top][n] >= k]
+    everything = {(key, n) for key in cube.cells for n in counts}
+    if shown_top:
+        assert not everything <= protected.suppressed
+
+
+def test_a_sparse_cube_is_not_hidden_whole() -> None:
+    # The earlier search gave up on cubes of mostly small cells and hid nearly every value.
+    cube = Cube.from_finest(("year", "sex", "band"), (DEN, NUM), _sparse_rows(1))
+    protected = protect(cube, 10)
+    values = 2 * len(cube.cells)
+    primary = len(primary_suppression(cube, 10))
+    hidden = _counts(cube, protected.suppressed)[0]
+    assert hidden <= 1.25 * primary < values
+    assert protected.report.primary + protected.report.secondary == hidden
