@@ -95,6 +95,8 @@ class JointAudit:
         return [_fresh(n, owners) for n in narrow]
 
     def _persons(self, universe: np.ndarray) -> np.ndarray:
+        if not len(universe):  # no visit released at all (every count 0): no one to look up
+            return np.zeros(0, dtype=np.int64)
         visits = np.concatenate([v for v, _ in self.visits])
         persons = np.concatenate([p for _, p in self.visits])
         ids, first = np.unique(visits, return_index=True)

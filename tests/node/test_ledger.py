@@ -17,6 +17,7 @@ from pyroaring import BitMap64
 
 from node.errors import NodeError
 from node.ledger import Ledger, Release, ReleasedCell
+from node.ledger.audit import Fresh, JointAudit
 from tests.cli import one_line_error, run
 from tests.node.test_ledger_attacks import ATTACKS
 
@@ -170,3 +171,10 @@ def test_a_changed_ledger_is_one_line_naming_it(tmp_path: Path, synth_csv: Path)
     ledger.commit()
     base = ["node", "run", "anticancer_therapy_last_30d", "--data", str(synth_csv)]
     one_line_error(run(*base, "--ledger", str(folder)), str(folder), "was changed")
+
+
+def test_a_provider_without_a_single_visit_of_a_cohort_releases_its_zeros(tmp_path: Path) -> None:
+    """No admission at all (a small provider): every count is 0 and nothing is narrowed."""
+    empty = np.zeros(0, dtype=np.int64)
+    audit = JointAudit(Ledger(tmp_path / "ledger"), "visit", (empty, empty))
+    assert audit.narrowed([Fresh(0, empty), Fresh(0, empty)], 10) == []
