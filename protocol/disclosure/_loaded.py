@@ -27,6 +27,7 @@ from ._lp import (
     LinearSystem,
     Row,
     add_rows,
+    component_roots,
     target_matrix,
 )
 from ._witness import Ranges
@@ -68,7 +69,7 @@ class LoadedSystem:
             for v in range(system.n)
             if v not in self.switchable and system.lower.get(v, 0.0) == system.upper.get(v)
         }
-        self.root = _roots(system, self.constant)
+        self.root = component_roots(system, self.constant)
         blocks: dict[int, list[int]] = {}
         for var in range(system.n):
             if var not in self.constant:
@@ -280,22 +281,3 @@ class LoadedSystem:
 def _rows(system: LinearSystem, inf: float) -> list[tuple[Row, float, float]]:
     rows = [(row, b, b) for row, b in zip(system.eq, system.eq_rhs, strict=True)]
     return rows + [(row, -inf, b) for row, b in zip(system.le, system.le_rhs, strict=True)]
-
-
-def _roots(system: LinearSystem, constant: Collection[int]) -> list[int]:
-    """Return each unknown's block: rows link the unknowns that are not constants."""
-    parent = list(range(system.n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for row in (*system.eq, *system.le):
-        variables = [v for v in row if v not in constant]
-        for other in variables[1:]:
-            a, b = find(variables[0]), find(other)
-            if a != b:
-                parent[a] = b
-    return [find(x) for x in range(system.n)]

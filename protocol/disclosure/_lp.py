@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import highspy
@@ -97,7 +97,8 @@ class LinearSystem:
             self.upper[var] = min(self.upper.get(var, math.inf), upper)
 
 
-def component_roots(system: LinearSystem) -> list[int]:
+def component_roots(system: LinearSystem, constant: Collection[int] = ()) -> list[int]:
+    """Return each unknown's component: rows link their unknowns, except ``constant`` ones."""
     parent = list(range(system.n))
 
     def find(x: int) -> int:
@@ -107,7 +108,7 @@ def component_roots(system: LinearSystem) -> list[int]:
         return x
 
     for row in (*system.eq, *system.le):
-        variables = list(row)
+        variables = [v for v in row if v not in constant] if constant else list(row)
         for other in variables[1:]:
             a, b = find(variables[0]), find(other)
             if a != b:

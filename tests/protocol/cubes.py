@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 from hypothesis import strategies as st
 
@@ -54,3 +55,18 @@ def region_cube(rows: list[dict], dims=("region",), measures=(DEN, NUM)) -> Publ
 def region_row(region, den, num) -> dict:
     """Return one published row of a region cube: denominator and numerator, None = hidden."""
     return {"region": region, "denominator": den, "numerator": num}
+
+
+def sparse_rows(seed: int, years: range = range(2016, 2024)) -> list[dict]:
+    """Finest rows of a year x sex x age band cube with many small counts."""
+    rng = random.Random(seed)
+    rows = []
+    for year in years:
+        for sex in ("F", "M", "U"):
+            for band in ("0-17", "18-64", "65-74", "75-84", "85+"):
+                den = rng.choice([rng.randint(0, 9), rng.randint(0, 40)])
+                rows.append(
+                    {"year": year, "sex": sex, "band": band, "denominator": den,
+                     "numerator": rng.randint(0, den)}
+                )  # fmt: skip
+    return rows

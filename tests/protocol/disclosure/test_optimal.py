@@ -20,7 +20,7 @@ from protocol.disclosure._optimal import (
     optimal_suppression,
     suppression_costs,
 )
-from tests.protocol.cubes import DEN, NUM, cube_of, cubes
+from tests.protocol.cubes import DEN, NUM, cube_of, cubes, sparse_rows
 
 K = 10
 
@@ -141,24 +141,10 @@ def test_what_a_box_shows_wide_the_audit_finds_wide(cube, k, rng) -> None:
         assert label not in result.failures
 
 
-def _sparse_rows(seed: int, years: range) -> list[dict]:
-    rng = random.Random(seed)
-    rows = []
-    for year in years:
-        for sex in ("F", "M", "U"):
-            for band in ("0-17", "18-64", "65-74", "75-84", "85+"):
-                den = rng.choice([rng.randint(0, 9), rng.randint(0, 40)])
-                rows.append(
-                    {"year": year, "sex": sex, "band": band, "denominator": den,
-                     "numerator": rng.randint(0, den)}
-                )  # fmt: skip
-    return rows
-
-
 def test_the_same_cube_in_any_row_order_gets_the_same_pattern() -> None:
     patterns = set()
     for shuffle in range(3):
-        rows = _sparse_rows(5, range(2020, 2024))
+        rows = sparse_rows(5, range(2020, 2024))
         random.Random(shuffle).shuffle(rows)
         cube = Cube.from_finest(("year", "sex", "band"), (DEN, NUM), rows)
         cube = Cube(cube.dimensions, cube.measures, {k: cube.cells[k] for k in cube.sorted_keys()})
@@ -169,7 +155,7 @@ def test_the_same_cube_in_any_row_order_gets_the_same_pattern() -> None:
 
 
 def test_work_limits_still_give_a_passing_pattern_or_none() -> None:
-    cube = Cube.from_finest(("year", "sex", "band"), (DEN, NUM), _sparse_rows(3, range(2019, 2024)))
+    cube = Cube.from_finest(("year", "sex", "band"), (DEN, NUM), sparse_rows(3, range(2019, 2024)))
     primary = primary_suppression(cube, K)
     costs = suppression_costs(cube, "count")
     found = optimal_suppression(cube, K, primary, costs, max_rounds=1, max_nodes=1)

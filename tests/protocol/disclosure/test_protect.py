@@ -16,7 +16,7 @@ from scipy.optimize import linprog
 
 from protocol import Cube, DisclosureError, audit, primary_suppression, protect
 from protocol.disclosure._optimal import optimal_suppression, suppression_costs
-from tests.protocol.cubes import DEN, NUM, SUM, cube_of, cubes
+from tests.protocol.cubes import DEN, NUM, SUM, cube_of, cubes, sparse_rows
 
 K = 10
 DIMS = ("region", "sex")
@@ -178,26 +178,11 @@ def test_protect_is_safe_exact_and_deterministic(cube: Cube, k: int) -> None:
     assert protect(cube, k).suppressed == hidden
 
 
-def _sparse_rows(seed: int) -> list[dict]:
-    """Finest rows of a year x sex x age band cube with many small counts."""
-    rng = random.Random(seed)
-    rows = []
-    for year in range(2016, 2024):
-        for sex in ("F", "M", "U"):
-            for band in ("0-17", "18-64", "65-74", "75-84", "85+"):
-                den = rng.choice([rng.randint(0, 9), rng.randint(0, 40)])
-                rows.append(
-                    {"year": year, "sex": sex, "band": band, "denominator": den,
-                     "numerator": rng.randint(0, den)}
-                )  # fmt: skip
-    return rows
-
-
 def test_the_order_of_the_rows_does_not_change_the_pattern() -> None:
     # Before cells were taken in one order, these rows got 224 or 239 suppressions by order.
     patterns = set()
     for shuffle in range(3):
-        rows = _sparse_rows(1)
+        rows = sparse_rows(1)
         random.Random(shuffle).shuffle(rows)
         cube = Cube.from_finest(("year", "sex", "band"), (DEN, NUM), rows)
         patterns.add(tuple(sorted(protect(cube, 10).suppressed, key=repr)))
@@ -289,7 +274,7 @@ def test_a_grand_total_of_k_or_more_is_never_hidden_with_everything_else(cube, k
 
 def test_a_sparse_cube_is_not_hidden_whole() -> None:
     # The earlier search gave up on cubes of mostly small cells and hid nearly every value.
-    cube = Cube.from_finest(("year", "sex", "band"), (DEN, NUM), _sparse_rows(1))
+    cube = Cube.from_finest(("year", "sex", "band"), (DEN, NUM), sparse_rows(1))
     protected = protect(cube, 10)
     values = 2 * len(cube.cells)
     primary = len(primary_suppression(cube, 10))
