@@ -9,8 +9,11 @@ Both sides read the same Parquet files in place. Three commands race: `lhs node 
 cube and disclosure control, the whole job), the lhs query alone (`fetch_finest`: the compiled SQL
 that counts the finest cells) and the hand-written SQL (finest cells and every margin by CUBE).
 Runs alternate (run, query, hand, run, ...), each in a fresh process, so each pays its own
-start-up; wall time and peak RSS come from the operating system (wait4). Last, the compiled
+start-up; wall time and peak RSS come from the operating system (wait4). Then the compiled
 query and the hand SQL alternate inside one process, without start-up: the engine's own ratio.
+Last, where a run's time goes: Python starting and importing what `lhs node run` imports (a
+fresh process), counting, the persons behind each cell, and protecting the six cubes on one
+thread and side by side (medians of the repeats).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -207,6 +212,42 @@ def in_process(persons: int, repeat: int) -> tuple[float, float]:
     return statistics.median(lhs_times), statistics.median(hand_times)
 
 
+def phases(persons: int, repeat: int) -> dict[str, float]:
+    """Time the parts of a run: start-up, counting, persons, protection (1 and all threads)."""
+    from unittest import mock
+
+    from node.persons import fetch_persons
+    from node.runner import _protect_all, effective_k, fetch_finest
+    from node.sources import open_source
+    from protocol import load_spec
+    from queries import library_paths
+
+    folder = ensure_extract(persons)
+    specs = [load_spec(p) for p in library_paths() if p.parent.name == "palliative"]
+    source = open_source(str(folder))
+    ks = {spec.id: effective_k(spec) for spec in specs}
+    startup = [sys.executable, "-c", "import lhs.cli, node.agent.cli, node.runner"]
+    found: dict[str, list[float]] = {}
+
+    def clock(name: str, work: Callable[..., Any], *args: Any) -> Any:
+        started = time.perf_counter()
+        out = work(*args)
+        found.setdefault(name, []).append(time.perf_counter() - started)
+        return out
+
+    def protect_all(*args: Any) -> list:
+        return list(_protect_all(*args))
+
+    for _ in range(repeat):
+        found.setdefault("start-up", []).append(timed(startup)[0])
+        finest = clock("counting", fetch_finest, specs, source)
+        counted = clock("persons", fetch_persons, specs, source)
+        with mock.patch("node.runner.os.cpu_count", return_value=1):
+            clock("protect, 1 thread", protect_all, specs, finest, ks, counted)
+        clock("protect, threads", protect_all, specs, finest, ks, counted)
+    return {name: statistics.median(times) for name, times in found.items()}
+
+
 def check_same_totals(lhs_file: Path, query_file: Path, hand_file: Path) -> None:
     """Check both sides count the same national totals, so the race is fair."""
     lhs = json.loads(lhs_file.read_text())
@@ -261,6 +302,10 @@ def main() -> None:
             f" {lhs_sql:>7.2f}/{hand_sql:.2f}={lhs_sql / hand_sql:.2f}",
             flush=True,
         )
+    print(f"\nwhere a run's time goes (seconds; {os.cpu_count()} cores):")
+    for n in sizes:
+        parts = phases(n, args.repeat)
+        print(f"{n:>11,} " + ", ".join(f"{name} {s:.2f}" for name, s in parts.items()), flush=True)
 
 
 if __name__ == "__main__":
