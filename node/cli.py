@@ -25,6 +25,7 @@ from .errors import NodeError
 from .install import check_install_command
 from .ledger import Ledger
 from .output import FORMATS, render
+from .report import report_command
 from .runner import run_specs
 from .sources import open_source
 
@@ -156,5 +157,6 @@ def ledger_command(ledger_dir: Path | None, config_path: str | None) -> None:
 
 node_group.add_command(check_command, "check")
 node_group.add_command(check_install_command)
+node_group.add_command(report_command)
 for _command in AGENT_COMMANDS:
     node_group.add_command(_command)

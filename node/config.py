@@ -4,8 +4,9 @@ Read from one YAML file (``--config`` or the ``LHS_NODE_CONFIG`` variable).
 Secrets never live in this file: a database password belongs in the
 environment (a URL may name ``${VAR}`` placeholders) or a key file, and the
 enrolment code is typed at ``lhs node enrol`` or read from
-``LHS_ENROLMENT_CODE``.  The ``keys`` and ``state`` folders, when relative,
-are taken relative to the folder of the config file.
+``LHS_ENROLMENT_CODE``.  The ``keys`` and ``state`` folders and the
+``ca_bundle`` file, when relative, are taken relative to the folder of the
+config file.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ class NodeConfig:
     )
     coordinator: str | None = _setting(
         None, "url", "The coordinator's base URL (https; plain http only to localhost)."
+    )
+    ca_bundle: str | None = _setting(
+        None,
+        "file",
+        "PEM file of the certificate authorities trusted for the coordinator's TLS certificate"
+        " (default: the system's, or REQUESTS_CA_BUNDLE); for a coordinator behind a private CA.",
     )
     node_id: str | None = _setting(
         None, "node_id", "This node's id, as the coordinator admin registered it."
@@ -199,6 +206,11 @@ def _value(key: str, kind: str, value: Any, path: Path) -> Any:
         )
     if kind == "path":
         return str(path.parent / Path(value).expanduser())
+    if kind == "file":
+        found = path.parent / Path(value).expanduser()
+        if not found.is_file():
+            raise NodeError(f"{path}: {key}: no such file {found}")
+        return str(found)
     return value
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-COORDINATOR_ONLY = ("flask", "alembic", "jinja2", "werkzeug")
+COORDINATOR_ONLY = ("flask", "alembic", "werkzeug")
 """Packages only the coordinator role installs (``pip install 'lhs[coordinator]'``)."""
 
 _SCRIPT = """

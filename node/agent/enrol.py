@@ -77,7 +77,7 @@ def enrol(config: NodeConfig, code: str | None, client: Coordinator | None = Non
         )
     if not code or not code.strip():
         raise AgentError("give the enrolment code: --code CODE, or set LHS_ENROLMENT_CODE")
-    client = client or Coordinator(config.coordinator)
+    client = client or Coordinator(config.coordinator, ca_bundle=config.ca_bundle)
     coordinator_text = _coordinator_key(client)
     coordinator_key = public_key_from_text(coordinator_text)
     pinned = keys.coordinator_key() if keys.pinned_path.exists() else None
