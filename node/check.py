@@ -13,10 +13,20 @@ from dataclasses import dataclass, field
 import click
 import sqlalchemy as sa
 
-from protocol import EVENT_TABLES, TABLES
+from protocol import (
+    EVENT_TABLES,
+    OPTIONAL_TABLES,
+    TABLES,
+    IndexEvent,
+    QuerySpec,
+    ValueRange,
+    load_spec,
+)
+from queries import library_paths
 
 from .errors import DataSourceError
 from .sources import EXPECTED, DataSource, FolderSource, bad_value_sql, first_line, open_source
+from .units import event_rows, value_match
 
 __all__ = ["CheckReport", "TableReport", "check_command", "check_source", "format_report"]
 
@@ -46,7 +56,7 @@ class CheckReport:
         """Return what makes the extract unusable, one line each."""
         out = []
         for t in self.tables:
-            if not t.present:
+            if not t.present and t.name not in OPTIONAL_TABLES:
                 out.append(f"table '{t.name}' is missing")
             elif t.missing_columns:
                 out.append(f"table '{t.name}' lacks column(s) {', '.join(t.missing_columns)}")
@@ -176,6 +186,99 @@ def _findings(source: DataSource, usable: set[str]) -> list[tuple[str, int, str]
     return out
 
 
+def _value_findings(
+    source: DataSource, usable: set[str], specs: list[QuerySpec]
+) -> list[tuple[str, int, str]]:
+    """Rows of the library's valued events whose value is missing or outside its range."""
+    events: dict[str, tuple[IndexEvent, ValueRange]] = {}
+    for spec in specs:
+        cohort = spec.cohort
+        found = [c for _, c in cohort.criteria()]
+        found += [getattr(m, "event", None) for m in spec.measures]
+        found += [cohort.event, cohort.qualifying.event if cohort.qualifying else None]
+        for event in found:
+            if event is None or event.value_range is None or event.table not in usable:
+                continue
+            rows = IndexEvent.model_validate(
+                event.model_dump(
+                    include={"table", "icd10", "atc", "source_codes", "loinc", "concepts"}
+                )
+            )
+            key = rows.model_dump_json() + event.value_range.model_dump_json()
+            events.setdefault(key, (rows, event.value_range))
+    out = []
+    with source.connect() as c:
+        for event, valid in events.values():
+            table = source.table(event.table)
+            ok = sa.and_(*value_match(table.c.value_as_number, valid, None))
+            bad = _scalar(c, sa.select(sa.func.count()).where(*event_rows(table, event), ~ok))
+            codes = ", ".join([*event.codes, *event.loinc, *map(str, event.concepts)])
+            span = f"{_number(valid.min)}..{_number(valid.max)}"
+            what = f"{event.table} rows of {codes} without a value in {span}"
+            out.append((what, bad, "not values: ignored"))
+    return out
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _event_findings(
+    source: DataSource, usable: set[str], specs: list[QuerySpec]
+) -> list[tuple[str, int, str]]:
+    """Events of the library's event cohorts that its specs set aside: after death, before birth."""
+    out: list[tuple[str, int, str]] = []
+    seen: set[str] = set()
+    for spec in specs:
+        cohort, event = spec.cohort, spec.cohort.event
+        if event is None or event.table not in usable or not {"person", "death"} <= usable:
+            continue
+        after = any(c.table == "death" for c in cohort.exclude)
+        before = cohort.age is not None and cohort.age.min == 0
+        key = event.model_dump_json()
+        if key in seen or not (after or before):
+            continue
+        seen.add(key)
+        out += _events_set_aside(source, event, after, before)
+    return out
+
+
+def _events_set_aside(
+    source: DataSource, event: IndexEvent, after: bool, before: bool
+) -> list[tuple[str, int, str]]:
+    info = EVENT_TABLES[event.table]
+    rows, person, death = source.table(event.table), source.table("person"), source.table("death")
+    units = (
+        sa.select(rows.c.person_id, rows.c[info.date].label("day"))
+        .where(*event_rows(rows, event))
+        .distinct()
+        .subquery()
+    )
+    died = (
+        sa.select(death.c.person_id, sa.func.min(death.c.death_date).label("day"))
+        .group_by(death.c.person_id)
+        .subquery()
+    )
+    name = event.label or event.table
+    out = []
+    with source.connect() as c:
+        if after:
+            joined = units.join(died, died.c.person_id == units.c.person_id)
+            n = _scalar(
+                c, sa.select(sa.func.count()).select_from(joined).where(units.c.day > died.c.day)
+            )
+            out.append((f"{name} dated after death", n, "excluded (a data error)"))
+        if before:
+            joined = units.join(person, person.c.person_id == units.c.person_id)
+            year = sa.cast(sa.extract("year", units.c.day), sa.Integer)
+            n = _scalar(
+                c,
+                sa.select(sa.func.count()).select_from(joined).where(year < person.c.year_of_birth),
+            )
+            out.append((f"{name} dated before the year of birth", n, "excluded (a data error)"))
+    return out
+
+
 def check_source(source: DataSource) -> CheckReport:
     """Check an extract against the contract; read-only."""
     tables: list[TableReport] = []
@@ -208,6 +311,9 @@ def check_source(source: DataSource) -> CheckReport:
             usable.add(name)
     try:
         findings = _findings(source, usable)
+        specs = [load_spec(path) for path in library_paths()]
+        findings += _value_findings(source, usable, specs)
+        findings += _event_findings(source, usable, specs)
     except sa.exc.SQLAlchemyError as exc:
         raise DataSourceError(f"cannot check {source.location}: {first_line(exc)}") from None
     return CheckReport(source.location, tables, findings)
@@ -217,7 +323,9 @@ def format_report(report: CheckReport) -> str:
     """Return the report as text for a terminal."""
     lines = [f"Extract: {report.location}", "", f"{'table':<22} {'rows':>12}  status"]
     for t in report.tables:
-        if not t.present:
+        if not t.present and t.name in OPTIONAL_TABLES:
+            status = "absent (needed only by the indicators on lab values and scores)"
+        elif not t.present:
             status = "MISSING"
         elif t.missing_columns:
             status = "MISSING COLUMNS: " + ", ".join(t.missing_columns)

@@ -16,22 +16,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from protocol import (
-    AGE_BANDS,
     EVENT_TABLES,
-    GENDER_CONCEPTS,
+    ChosenValue,
     EventCriterion,
     QuerySpec,
     SumDaysMeasure,
+    SumValueMeasure,
     UnitsMeasure,
     UnitsWithMeasure,
-    normalize_code,
+    UnitsWithValueMeasure,
 )
 
-from .sqlfuncs import days_between, year_of
+from .sqlfuncs import days_between, round_whole, year_of
+from .units import UnitBuilder, code_match, condition_on, side_of, valid_visit, value_match
 
 __all__ = ["CompiledGroup", "compile_specs", "group_specs"]
 
-DIMENSION_ORDER = ("year", "sex", "age_band")
+DIMENSION_ORDER = ("year", "sex", "age_band", "maternal_age_band")
 
 TableLookup = Callable[[str], sa.Table]
 
@@ -68,22 +69,6 @@ def compile_specs(specs: Sequence[QuerySpec], table: TableLookup) -> list[Compil
     return [_compile_group(group, table) for group in group_specs(specs)]
 
 
-def _code_match(column: sa.ColumnElement[Any], codes: Sequence[str]) -> sa.ColumnElement[bool]:
-    normalized = sa.func.upper(sa.func.replace(column, ".", ""))
-    prefixes: dict[int, list[str]] = {}
-    clauses: list[sa.ColumnElement[bool]] = []
-    for code in codes:
-        if "-" in code:
-            low, high = (normalize_code(part) for part in code.split("-"))
-            clauses.append(sa.func.substr(normalized, 1, len(low)).between(low, high))
-        else:
-            norm = normalize_code(code)
-            prefixes.setdefault(len(norm), []).append(norm)
-    for length, values in sorted(prefixes.items()):
-        clauses.append(sa.func.substr(normalized, 1, length).in_(sorted(set(values))))
-    return sa.or_(*clauses)
-
-
 def _in_window(
     date: sa.ColumnElement[Any], anchor: sa.ColumnElement[Any], low: int | None, high: int | None
 ) -> sa.ColumnElement[bool]:
@@ -94,13 +79,6 @@ def _in_window(
     if high is not None:
         clauses.append(diff <= high)
     return sa.and_(*clauses)
-
-
-def _valid_visit(visits: sa.Table) -> sa.ColumnElement[bool]:
-    # A visit that ends before it starts is a data error: never a unit, never an event.
-    return sa.or_(
-        visits.c.visit_end_date.is_(None), visits.c.visit_end_date >= visits.c.visit_start_date
-    )
 
 
 class _GroupCompiler:
@@ -122,70 +100,10 @@ class _GroupCompiler:
             )
         return self._first_death
 
-    def units(self) -> sa.CTE:
-        """The cohort's units with their anchors and dimension values, before event criteria."""
-        person = self.table("person")
-        deaths = self.first_death()
-        cohort = self.cohort
-        if cohort.unit == "person":
-            anchors = {"death_date": deaths.c.death_date}
-            source = person.join(deaths, deaths.c.person_id == person.c.person_id)
-            unit_id = person.c.person_id
-            conditions = [year_of(deaths.c.death_date) >= person.c.year_of_birth]
-        else:
-            visits = self.table("visit_occurrence")
-            anchors = {
-                "visit_start_date": visits.c.visit_start_date,
-                "visit_end_date": visits.c.visit_end_date,
-            }
-            source = visits.join(person, person.c.person_id == visits.c.person_id).outerjoin(
-                deaths, deaths.c.person_id == person.c.person_id
-            )
-            unit_id = visits.c.visit_occurrence_id
-            conditions = [
-                sa.or_(
-                    deaths.c.death_date.is_(None),
-                    year_of(deaths.c.death_date) >= person.c.year_of_birth,
-                ),
-                _valid_visit(visits),
-            ]
-            if cohort.visit_concepts:
-                conditions.append(visits.c.visit_concept_id.in_(sorted(set(cohort.visit_concepts))))
-        index = anchors[cohort.index]
-        conditions += [anchors[name].is_not(None) for name in sorted(cohort.dates())]
-        conditions.append(person.c.year_of_birth.is_not(None))
-        age = year_of(index) - person.c.year_of_birth
-        if cohort.age is not None:
-            if cohort.age.min is not None:
-                conditions.append(age >= cohort.age.min)
-            if cohort.age.max is not None:
-                conditions.append(age <= cohort.age.max)
-        sex = sa.case(
-            *((person.c.gender_concept_id == cid, code) for cid, code in GENDER_CONCEPTS.items()),
-            else_="U",
-        )
-        band = sa.case(
-            *(
-                (age <= high if high is not None else age >= low, label)
-                for label, low, high in AGE_BANDS
-            ),
-        )
-        return (
-            sa.select(
-                unit_id.label("unit_id"),
-                person.c.person_id.label("person_id"),
-                *(col.label(name) for name, col in anchors.items()),
-                year_of(index).label("year"),
-                sex.label("sex"),
-                band.label("age_band"),
-            )
-            .select_from(source)
-            .where(*conditions)
-            .cte("units")
-        )
-
-    def matching_units(self, units: sa.CTE, criterion: EventCriterion, name: str) -> sa.CTE:
-        """Units with at least ``criterion.at_least`` matching events, one row each."""
+    def events(
+        self, units: sa.CTE | sa.FromClause, criterion: EventCriterion
+    ) -> tuple[sa.FromClause, sa.Table | sa.CTE, list[sa.ColumnElement[bool]]]:
+        """The units joined to their matching events: (join, events table, conditions)."""
         info = EVENT_TABLES[criterion.table]
         events = self.first_death() if criterion.table == "death" else self.table(criterion.table)
         date = events.c[info.date]
@@ -195,14 +113,17 @@ class _GroupCompiler:
             join_on = events.c.person_id == units.c.person_id
         conditions: list[sa.ColumnElement[bool]] = []
         matches: list[sa.ColumnElement[bool]] = []
-        if criterion.codes:
-            matches.append(_code_match(events.c[info.source_value], criterion.codes))
+        if criterion.any_codes:
+            source_value = events.c[info.source_value]
+            matches.append(code_match(source_value, criterion.codes, criterion.loinc))
         if criterion.concepts:
             matches.append(events.c[info.concept].in_(sorted(set(criterion.concepts))))
         if matches:
             conditions.append(sa.or_(*matches))
+        if info.value is not None:
+            conditions += value_match(events.c[info.value], criterion.value_range, criterion.value)
         if criterion.table == "visit_occurrence":
-            conditions.append(_valid_visit(events))
+            conditions.append(valid_visit(events))
         default_anchor = self.cohort.index
         if criterion.window is not None:
             w = criterion.window
@@ -214,33 +135,76 @@ class _GroupCompiler:
             anchor = units.c[w.relative_to or default_anchor]
             in_window = _in_window(end, anchor, w.from_, w.to)
             conditions.append(sa.or_(in_window, end.is_(None)) if w.include_missing else in_window)
-        query = (
-            sa.select(units.c.unit_id).select_from(units.join(events, join_on)).where(*conditions)
-        )
+        if criterion.same_year:
+            conditions += [date.is_not(None), year_of(date) == units.c.year]
+        if criterion.same_side:
+            side = self.cohort.event.side_character  # type: ignore[union-attr]
+            conditions.append(side_of(events.c[info.source_value], side) == units.c.side)
+        return units.join(events, join_on), events, conditions
+
+    def matching_units(self, units: sa.CTE, criterion: EventCriterion, name: str) -> sa.CTE:
+        """Units with at least ``criterion.at_least`` matching events, one row each."""
+        joined, _, conditions = self.events(units, criterion)
+        query = sa.select(units.c.unit_id).select_from(joined).where(*conditions)
         if criterion.at_least > 1:
             query = query.group_by(units.c.unit_id).having(sa.func.count() >= criterion.at_least)
         else:
             query = query.distinct()
         return query.cte(name)
 
+    def chosen_value(self, units: sa.CTE, value: ChosenValue, name: str) -> sa.CTE:
+        """Each unit's chosen value: the first or latest matching row, the highest on a tie."""
+        joined, events, conditions = self.events(units, value.event)
+        info = EVENT_TABLES[value.event.table]
+        date, number = events.c[info.date], events.c[info.value]
+        order = [
+            date.asc() if value.choose == "first" else date.desc(),
+            number.desc() if value.on_tie == "highest" else number.asc(),
+        ]
+        ranked = (
+            sa.select(
+                units.c.unit_id,
+                number.label("value"),
+                sa.func.row_number().over(partition_by=units.c.unit_id, order_by=order).label("n"),
+            )
+            .select_from(joined)
+            .where(*conditions)
+            .subquery(f"{name}_ranked")
+        )
+        return sa.select(ranked.c.unit_id, ranked.c.value).where(ranked.c.n == 1).cte(name)
+
+    def cohort_units(self, units: sa.CTE) -> sa.CTE:
+        """The units meeting every requirement and no exclusion, with their chosen values."""
+        cohort = self.cohort
+        if not (cohort.require or cohort.exclude or cohort.values):
+            return units
+        source: sa.FromClause = units
+        columns: list[sa.ColumnElement[Any]] = list(units.c)
+        conditions = [
+            units.c.unit_id.in_(sa.select(self.matching_units(units, c, f"require_{i}").c.unit_id))
+            for i, c in enumerate(cohort.require)
+        ]
+        for i, criterion in enumerate(cohort.exclude):
+            # An anti-join: DuckDB plans NOT IN/NOT EXISTS over the CSV views poorly.
+            excluded = self.matching_units(units, criterion, f"exclude_{i}")
+            source = source.outerjoin(excluded, excluded.c.unit_id == units.c.unit_id)
+            conditions.append(excluded.c.unit_id.is_(None))
+        for i, value in enumerate(cohort.values):
+            chosen = self.chosen_value(units, value, f"value_{i}")
+            source = source.join(chosen, chosen.c.unit_id == units.c.unit_id)
+            columns.append(chosen.c.value.label(f"value_{value.name}"))
+        return sa.select(*columns).select_from(source).where(*conditions).cte("cohort")
+
     def compile(self) -> CompiledGroup:
-        units = self.units()
-        cohort_units: sa.CTE | sa.Table = units
-        if self.cohort.require:
-            conditions = [
-                units.c.unit_id.in_(
-                    sa.select(self.matching_units(units, c, f"require_{i}").c.unit_id)
-                )
-                for i, c in enumerate(self.cohort.require)
-            ]
-            cohort_units = sa.select(units).where(*conditions).cte("cohort")
+        units = UnitBuilder(self.cohort, self.table, self.first_death).units()
+        cohort_units = self.cohort_units(units)
         wanted = {d for spec in self.specs for d in spec.dimensions}
         dims = tuple(d for d in DIMENSION_ORDER if d in wanted)
         columns: dict[tuple[str, str], str] = {}
         select_cols: list[sa.ColumnElement[Any]] = [cohort_units.c[d] for d in dims]
         flags: list[sa.ColumnElement[Any]] = []
         labels: dict[str, str] = {}
-        source: sa.FromClause = cohort_units
+        self.source: sa.FromClause = cohort_units
         for spec in self.specs:
             for measure in spec.measures:
                 key = json.dumps(
@@ -250,26 +214,12 @@ class _GroupCompiler:
                 if key not in labels:
                     label = f"m{len(labels)}"
                     labels[key] = label
-                    if isinstance(measure, UnitsMeasure):
-                        select_cols.append(sa.func.count().label(label))
-                        flags.append(sa.literal(1).label(label))
-                    elif isinstance(measure, UnitsWithMeasure):
-                        matched = self.matching_units(
-                            cohort_units, measure.event, f"measure_{label}"
-                        )
-                        source = source.outerjoin(
-                            matched, matched.c.unit_id == cohort_units.c.unit_id
-                        )
-                        select_cols.append(sa.func.count(matched.c.unit_id).label(label))
-                        counted = sa.case((matched.c.unit_id.is_not(None), 1), else_=0)
-                        flags.append(sa.func.max(counted).label(label))
-                    elif isinstance(measure, SumDaysMeasure):
-                        days = days_between(
-                            cohort_units.c[measure.to], cohort_units.c[measure.from_]
-                        )
-                        select_cols.append(sa.func.coalesce(sa.func.sum(days), 0).label(label))
+                    column, flag = self.measure(cohort_units, measure, label)
+                    select_cols.append(column.label(label))
+                    if flag is not None:
+                        flags.append(flag.label(label))
                 columns[(spec.id, measure.name)] = labels[key]
-        statement = sa.select(*select_cols).select_from(source)
+        statement = sa.select(*select_cols).select_from(self.source)
         if dims:
             statement = statement.group_by(*(cohort_units.c[d] for d in dims))
         unit, person = cohort_units.c.unit_id, cohort_units.c.person_id
@@ -280,10 +230,40 @@ class _GroupCompiler:
                 person.label("person_id"),
                 *flags,
             )
-            .select_from(source)
+            .select_from(self.source)
             .group_by(*(cohort_units.c[d] for d in dims), unit, person)
         )
         return CompiledGroup(self.specs, dims, statement, columns, members)
+
+    def measure(
+        self, units: sa.CTE, measure: Any, label: str
+    ) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any] | None]:
+        """Return a measure's column of the GROUP BY and, for a count, its per-unit 0/1 flag."""
+        if isinstance(measure, UnitsMeasure):
+            return sa.func.count(), sa.literal(1)
+        if isinstance(measure, UnitsWithMeasure):
+            matched = self.matching_units(units, measure.event, f"measure_{label}")
+            self.source = self.source.outerjoin(matched, matched.c.unit_id == units.c.unit_id)
+            counted = sa.case((matched.c.unit_id.is_not(None), 1), else_=0)
+            return sa.func.count(matched.c.unit_id), sa.func.max(counted)
+        if isinstance(measure, UnitsWithValueMeasure):
+            met = sa.and_(*condition_on(_term(units, measure), measure.condition))
+            return sa.func.count(sa.case((met, 1))), sa.func.max(sa.case((met, 1), else_=0))
+        if isinstance(measure, SumValueMeasure):
+            whole = round_whole(_term(units, measure))
+            return sa.func.coalesce(
+                sa.func.sum(whole * whole if measure.squared else whole), 0
+            ), None
+        assert isinstance(measure, SumDaysMeasure)
+        days = days_between(units.c[measure.to], units.c[measure.from_])
+        return sa.func.coalesce(sa.func.sum(days), 0), None
+
+
+def _term(units: sa.CTE, measure: UnitsWithValueMeasure | SumValueMeasure) -> sa.ColumnElement[Any]:
+    """A unit's value, or the change between two of its values."""
+    if measure.change is not None:
+        return units.c[f"value_{measure.change.to}"] - units.c[f"value_{measure.change.from_}"]
+    return units.c[f"value_{measure.value}"]
 
 
 def _compile_group(specs: list[QuerySpec], table: TableLookup) -> CompiledGroup:

@@ -1,7 +1,9 @@
-"""Distinct persons behind every count of a visit cohort: a count needs k persons, not only k units.
+"""Distinct persons behind every count of a cohort whose units are not persons (visits,
+events such as deliveries or knee replacements, person-years): a count needs k persons, not only
+k units.
 
 Eleven admissions of five people are five people: the cell is as small as a count of five.
-For a visit cohort the compiler gives one row per visit, with its person and a 0/1 column
+For such a cohort the compiler gives one row per unit, with its person and a 0/1 column
 per count (``CompiledGroup.members``); here each cell's persons are collected and every
 margin's are the union of its cells' (a person in two years counts once overall).
 """
@@ -12,7 +14,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from protocol import Key, QuerySpec, UnitsMeasure, UnitsWithMeasure
+from protocol import COUNT_KINDS, Key, QuerySpec
 
 from .compiler import CompiledGroup, compile_specs
 from .sources import DataSource
@@ -24,9 +26,10 @@ Persons = dict[Key, dict[str, int]]
 
 
 def fetch_persons(specs: Sequence[QuerySpec], source: DataSource) -> dict[str, Persons]:
-    """Return the persons behind every count of every visit-cohort spec (others: absent)."""
+    """Return the persons behind every count of every spec whose units are not persons
+    (person cohorts: absent)."""
     out: dict[str, Persons] = {}
-    visits = [s for s in specs if s.cohort.unit == "visit"]
+    visits = [s for s in specs if s.cohort.unit != "person"]
     if not visits:
         return out
     with source.connect() as connection:
@@ -39,7 +42,7 @@ def fetch_persons(specs: Sequence[QuerySpec], source: DataSource) -> dict[str, P
 
 
 def _persons(spec: QuerySpec, group: CompiledGroup, rows: list[dict[str, Any]]) -> Persons:
-    counts = [m.name for m in spec.measures if isinstance(m, UnitsMeasure | UnitsWithMeasure)]
+    counts = [m.name for m in spec.measures if m.kind in COUNT_KINDS]
     sets: dict[Key, dict[str, set[Any]]] = {}
     for row in rows:
         key = tuple(row[d] for d in spec.dimensions)

@@ -28,14 +28,20 @@ SA_TYPES: dict[str, type[sa.types.TypeEngine]] = {
     "integer": sa.BigInteger,
     "date": sa.Date,
     "text": sa.Text,
+    "number": sa.Float,
 }
-DUCKDB_TYPES = {"integer": "BIGINT", "date": "DATE", "text": "VARCHAR"}
+DUCKDB_TYPES = {"integer": "BIGINT", "date": "DATE", "text": "VARCHAR", "number": "DOUBLE"}
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
-EXPECTED = {"date": "an ISO date (YYYY-MM-DD)", "integer": "a whole number"}
+EXPECTED = {
+    "date": "an ISO date (YYYY-MM-DD)",
+    "integer": "a whole number",
+    "number": "a number",
+}
 """What a value of each contract type must look like, as messages say it."""
 _PATTERNS = {  # what DuckDB's casts accept beyond these (2020/1/5, 0x10, .5, epoch) is refused
     "date": r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.+Z-]*)?\s*",
     "integer": r"\s*[+-]?[0-9]+(\.0*)?\s*",
+    "number": r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*",
 }
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["days_between", "year_of"]
+__all__ = ["days_between", "round_whole", "year_of"]
 
 
 class days_between(FunctionElement[int]):
@@ -54,3 +54,30 @@ def _days_mssql(element: days_between, compiler: Any, **kw: Any) -> str:
 def year_of(date: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
     """Return the calendar year of a date column as an integer."""
     return sa.cast(sa.extract("year", date), sa.Integer)
+
+
+class round_whole(FunctionElement[int]):
+    """A number rounded to the nearest whole number, halves away from zero, as an integer."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+    name = "round_whole"
+
+
+@compiles(round_whole)
+def _round_default(element: round_whole, compiler: Any, **kw: Any) -> str:
+    (value,) = list(element.clauses)
+    return f"CAST(ROUND({compiler.process(value, **kw)}) AS BIGINT)"
+
+
+@compiles(round_whole, "sqlite")
+def _round_sqlite(element: round_whole, compiler: Any, **kw: Any) -> str:
+    (value,) = list(element.clauses)
+    return f"CAST(ROUND({compiler.process(value, **kw)}) AS INTEGER)"
+
+
+@compiles(round_whole, "postgresql")
+def _round_postgresql(element: round_whole, compiler: Any, **kw: Any) -> str:
+    # ROUND of a double rounds halves to even on PostgreSQL; of a numeric, away from zero.
+    (value,) = list(element.clauses)
+    return f"CAST(ROUND(CAST({compiler.process(value, **kw)} AS NUMERIC)) AS BIGINT)"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from protocol import TABLES
 from tests.reference import load_extract
 
-SA_TYPES = {"integer": sa.BigInteger, "date": sa.Date, "text": sa.Text}
+SA_TYPES = {"integer": sa.BigInteger, "date": sa.Date, "text": sa.Text, "number": sa.Float}
 
 
 def load_extract_into(url: str, folder: Path, schema: str | None) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from protocol import AGE_BANDS, SEXES, Key, QuerySpec, measure_defs, spec_hash
+from protocol import BAND_DIMENSIONS, SEXES, Key, QuerySpec, measure_defs, spec_hash
 
 from .model import (
     FEWER_THAN_3,
@@ -34,7 +34,7 @@ __all__ = ["group_members", "merge", "merge_group"]
 
 _RANK: dict[str, int] = {
     **{sex: i for i, sex in enumerate(SEXES)},
-    **{label: i for i, (label, _, _) in enumerate(AGE_BANDS)},
+    **{label: i for bands in BAND_DIMENSIONS.values() for i, (label, _, _) in enumerate(bands)},
 }
 
 

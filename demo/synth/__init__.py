@@ -1,4 +1,4 @@
-"""Synthetic OMOP extracts: end-of-life and hip-fracture patterns, edge cases, a provider effect.
+"""Synthetic OMOP extracts: end of life, hip fracture, births, knees, CKD and colorectal surgery.
 
 Everything is drawn with numpy in whole arrays and written with pyarrow, so a
 million persons take seconds.  The same seed gives the same extract.  Edge

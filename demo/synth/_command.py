@@ -32,7 +32,7 @@ __all__ = ["synth_command"]
     help="Provider effect: multiplies the rates of care events.",
 )
 def synth_command(persons: int, seed: int, out: Path, fmt: str, site_effect: float) -> None:
-    """Write a synthetic OMOP extract with end-of-life and hip-fracture patterns."""
+    """Write a synthetic OMOP extract: end of life, hip fracture, births, knees, CKD, colorectal."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise click.UsageError(f"{out} already exists and is not an empty folder")
     started = time.perf_counter()

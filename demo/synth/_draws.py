@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["END", "EPOCH", "START", "offset", "pick", "rate", "some_of"]
+__all__ = [
+    "END",
+    "EPOCH",
+    "START",
+    "day_in_year",
+    "offset",
+    "on_edges",
+    "pick",
+    "rate",
+    "some_of",
+    "year_start",
+]
 
 # Days are counted from 1970-01-01, as in Arrow's date32.
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -38,3 +49,23 @@ def offset(rng: np.random.Generator, n: int, low: int, high: int, edges: list[in
         first = min(n, len(edges))
         days[:first] = edges[:first]
     return days
+
+
+def on_edges(days: np.ndarray, chosen: np.ndarray, anchor: np.ndarray, edges: list[int]) -> None:
+    """Put the first of the ``chosen`` rows on each edge (anchor + edge), in place."""
+    # Without a draw: the stream stays the same whoever is chosen.
+    first = np.flatnonzero(chosen)[: len(edges)]
+    days[first] = anchor[first] + np.array(edges[: len(first)], dtype=np.int64)
+
+
+def year_start(years: np.ndarray) -> np.ndarray:
+    """The day (since 1970) of 1 January of each year."""
+    first = (np.asarray(years, dtype=np.int64) - 1970).astype("datetime64[Y]")
+    return first.astype("datetime64[D]").astype(np.int64)
+
+
+def day_in_year(
+    rng: np.random.Generator, years: np.ndarray, low: int = 0, high: int = 364
+) -> np.ndarray:
+    """A random day of each year, from day ``low`` to day ``high`` of the year (0 = 1 January)."""
+    return year_start(years) + rng.integers(low, high + 1, len(years))

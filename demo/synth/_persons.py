@@ -27,6 +27,7 @@ class Population:
     year_of_birth: np.ndarray
     death: np.ndarray  # day of death since 1970, -1 for none
     dies: np.ndarray  # drawn to die in 2015-2024, before any death after a hip fracture
+    sex: np.ndarray  # gender concept id
 
     @property
     def decedents(self) -> np.ndarray:
@@ -53,4 +54,5 @@ def draw_persons(rng: np.random.Generator, persons: int, extract: Extract) -> Po
         year_of_birth=year_of_birth,
         death=np.full(persons, -1, dtype=np.int64),
         dies=np.zeros(persons, dtype=bool),
+        sex=sex,
     )

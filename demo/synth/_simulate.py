@@ -7,6 +7,9 @@ from typing import Literal
 
 import numpy as np
 
+from ._births import draw_births
+from ._ckd import draw_kidney_disease
+from ._colorectal import draw_colorectal_surgery
 from ._deaths import draw_deaths, record_deaths
 from ._decoys import (
     draw_background_care,
@@ -18,6 +21,7 @@ from ._decoys import (
 )
 from ._end_of_life import diagnose_cancer, draw_end_of_life_care
 from ._hip import draw_hip_fractures
+from ._knee import draw_knees
 from ._persons import draw_persons
 from ._tables import Events, Extract
 from ._write import write_tables
@@ -60,5 +64,12 @@ def simulate(persons: int, rng: np.random.Generator, effect: float) -> dict[str,
     draw_hip_fractures(rng, people, effect, extract)
     draw_background_care(rng, people, extract)
     plant_orphans(rng, persons, extract)
+    # The later domains draw from a stream of their own, spawned from the seed: the earlier
+    # tables stay as they were, and these do not shift with the provider effect's draws.
+    (outcomes,) = rng.spawn(1)
+    draw_births(outcomes, people, effect, extract)
+    draw_knees(outcomes, people, effect, extract)
+    draw_kidney_disease(outcomes, people, effect, extract)
+    draw_colorectal_surgery(outcomes, people, effect, extract)
     record_deaths(people, extract)
     return extract.tables

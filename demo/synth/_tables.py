@@ -55,6 +55,22 @@ TABLE_COLUMNS = {
         "observation_period_start_date",
         "observation_period_end_date",
     ],
+    "measurement": [
+        "measurement_id",
+        "person_id",
+        "measurement_concept_id",
+        "measurement_date",
+        "value_as_number",
+        "measurement_source_value",
+    ],
+    "observation": [
+        "observation_id",
+        "person_id",
+        "observation_concept_id",
+        "observation_date",
+        "value_as_number",
+        "observation_source_value",
+    ],
 }
 
 
@@ -124,6 +140,28 @@ class Extract:
             condition_source_value=codes,
             condition_concept_id=0,
             visit_occurrence_id=(np.full(len(people), -1) if vid is None else vid),
+        )
+
+    def procedures(self, people: np.ndarray, day: np.ndarray, codes: np.ndarray) -> None:
+        """Add one procedure for each of ``people``."""
+        self.add(
+            "procedure_occurrence",
+            person_id=people + 1,
+            procedure_date=day,
+            procedure_source_value=codes,
+            procedure_concept_id=0,
+        )
+
+    def values(
+        self, table: str, people: np.ndarray, day: np.ndarray, codes: np.ndarray, value: np.ndarray
+    ) -> None:
+        """Add one measurement or observation (NaN: no value) for each of ``people``."""
+        self.add(
+            table,
+            person_id=people + 1,
+            **{f"{table}_concept_id": 0, f"{table}_date": day},
+            value_as_number=np.asarray(value, dtype=float),
+            **{f"{table}_source_value": codes},
         )
 
     def drugs(self, people: np.ndarray, day: np.ndarray, codes: np.ndarray) -> None:

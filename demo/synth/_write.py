@@ -26,6 +26,8 @@ DATE_COLUMNS = {
     "procedure_date",
     "observation_period_start_date",
     "observation_period_end_date",
+    "measurement_date",
+    "observation_date",
 }
 NULLABLE_INT = {"visit_occurrence_id"}
 
@@ -82,6 +84,9 @@ def _column(name: str, values: np.ndarray) -> pa.Array:
     if name in DATE_COLUMNS:
         values = values.astype(np.int64)
         return pa.array(values.astype(np.int32), type=pa.date32(), mask=values == -1)
+    if name == "value_as_number":
+        values = values.astype(float)
+        return pa.array(values, type=pa.float64(), mask=np.isnan(values))
     if values.dtype == object:
         return pa.array(values.astype(str), type=pa.string())
     if name in NULLABLE_INT:

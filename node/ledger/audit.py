@@ -89,7 +89,7 @@ class JointAudit:
         universe = np.asarray(BitMap64.union(*(b for _, b in rows)).to_array(), dtype=np.int64)
         index = _indexer(universe)
         cells = [index(np.asarray(b.to_array(), dtype=np.int64)) for _, b in rows]
-        persons = self._persons(universe) if self.unit == "visit" else None
+        persons = self._persons(universe) if self.unit != "person" else None
         atoms = atoms_of(cells, len(universe), persons)
         narrow = narrowed_atoms(atoms, [v for v, _ in rows], k, sorted(new_rows.values()))
         return [_fresh(n, owners) for n in narrow]

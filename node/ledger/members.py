@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from protocol import Key, QuerySpec, UnitsMeasure, UnitsWithMeasure
+from protocol import COUNT_KINDS, Key, QuerySpec
 
 from ..compiler import compile_specs
 from ..sources import DataSource
@@ -50,7 +50,7 @@ def fetch_members(specs: Sequence[QuerySpec], source: DataSource) -> dict[str, M
                 counted = {
                     m.name: np.asarray(columns[group.columns[(spec.id, m.name)]], dtype=bool)
                     for m in spec.measures
-                    if isinstance(m, UnitsMeasure | UnitsWithMeasure)
+                    if m.kind in COUNT_KINDS
                 }
                 values = {d: _values(columns[d]) for d in spec.dimensions}
                 out[spec.id] = Members(

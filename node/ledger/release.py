@@ -54,7 +54,7 @@ def decide(
 ) -> Decision:
     """Withhold what the joint audit needs and add the release to the ledger's pending ones."""
     cube, k = protected.cube, protected.k
-    visits = (members.units, members.persons) if members.unit == "visit" else None
+    visits = (members.units, members.persons) if members.unit != "person" else None
     audit = JointAudit(ledger, members.unit, visits)
     withheld: set[Entry] = set()
     narrowed = 0

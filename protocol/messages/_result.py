@@ -27,8 +27,10 @@ from ..spec import (
     YEARS,
     QuerySpec,
     SumDaysMeasure,
+    SumValueMeasure,
     UnitsMeasure,
     UnitsWithMeasure,
+    UnitsWithValueMeasure,
     dimension_value_ok,
     spec_hash,
 )
@@ -93,9 +95,9 @@ def measure_defs(spec: QuerySpec) -> tuple[MeasureDef, ...]:
     for m in spec.measures:
         if isinstance(m, UnitsMeasure):
             defs.append(MeasureDef(m.name, "count"))
-        elif isinstance(m, UnitsWithMeasure):
+        elif isinstance(m, UnitsWithMeasure | UnitsWithValueMeasure):
             defs.append(MeasureDef(m.name, "count", parent=denominator))
-        elif isinstance(m, SumDaysMeasure):
+        elif isinstance(m, SumDaysMeasure | SumValueMeasure):
             defs.append(MeasureDef(m.name, "sum", parent=denominator))
     return tuple(defs)
 

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import textwrap
 
+from ._events import EventCriterion, Window
+from ._explain_values import (
+    describe_condition,
+    describe_range,
+    describe_unit,
+    describe_value,
+    describe_value_measure,
+)
 from ._loading import spec_hash
-from ._model import (
-    EventCriterion,
-    QuerySpec,
+from ._measures import (
     SumDaysMeasure,
+    SumValueMeasure,
     UnitsMeasure,
     UnitsWithMeasure,
-    Window,
+    UnitsWithValueMeasure,
 )
+from ._model import QuerySpec
 from ._omop import EVENT_TABLES
 from ._vocabulary import DIMENSIONS
 
@@ -32,6 +40,8 @@ ANCHOR_NAMES = {
     "death_date": "the date of death",
     "visit_start_date": "the admission date",
     "visit_end_date": "the discharge date",
+    "event_date": "the event date",
+    "year_start": "1 January of the year",
 }
 
 
@@ -70,6 +80,8 @@ def _codes(criterion: EventCriterion) -> list[str]:
         parts.append("ATC " + ", ".join(criterion.atc))
     if criterion.source_codes:
         parts.append("source codes " + ", ".join(criterion.source_codes))
+    if criterion.loinc:
+        parts.append("LOINC " + ", ".join(criterion.loinc))
     if criterion.concepts:
         named = [
             f"{c} ({CONCEPT_NAMES[c]})" if c in CONCEPT_NAMES else str(c)
@@ -89,9 +101,17 @@ def describe_event(criterion: EventCriterion, default_anchor: str) -> list[str]:
     codes = _codes(criterion)
     if codes:
         how = " (source codes match by prefix after removing dots, any case)"
-        lines.append("with " + " or ".join(codes) + (how if criterion.codes else ""))
+        lines.append("with " + " or ".join(codes) + (how if criterion.any_codes else ""))
+    if criterion.value_range is not None:
+        lines.append(describe_range(criterion.value_range))
+    if criterion.value is not None:
+        lines.append(f"and a value {describe_condition(criterion.value)}")
     if criterion.same_visit:
         lines.append("recorded on the same visit (same visit_occurrence_id)")
+    if criterion.same_side:
+        lines.append("on the same side (the same code character as the unit's side)")
+    if criterion.same_year:
+        lines.append(f"{info.date} in the unit's calendar year")
     if criterion.window is not None:
         lines.append(describe_window(criterion.window, default_anchor, f"{info.date}"))
     if criterion.end_window is not None:
@@ -102,21 +122,31 @@ def describe_event(criterion: EventCriterion, default_anchor: str) -> list[str]:
     return lines
 
 
+def _value_window(window: Window, value: object, index: str) -> str:
+    table = value.event.table  # type: ignore[attr-defined]
+    return describe_window(window, index, EVENT_TABLES[table].date)
+
+
 def explain(spec: QuerySpec, min_cell: int | None = None) -> str:
     """Return the plain-language reading of a spec that a reviewer approves."""
     cohort = spec.cohort
     index = cohort.index
     k = max(spec.disclosure.min_cell, min_cell or 0)
+    unit = cohort.unit.replace("_", "-")
     out: list[str] = [
         f"{spec.title}",
         f"Query {spec.id}, version {spec.version}, content hash {spec_hash(spec)}",
         "",
         *textwrap.wrap(spec.description, 88),
         "",
-        f"WHO IS COUNTED (cohort {cohort.name!r}, one unit = one {cohort.unit})",
+        f"WHO IS COUNTED (cohort {cohort.name!r}, one unit = one {unit})",
     ]
     if cohort.unit == "person":
         out.append("  - people with a recorded date of death; the index date is the date of death")
+    elif cohort.unit in ("event", "person_year"):
+        first, *rest = describe_unit(cohort)
+        out.append(f"  - {first}")
+        out.extend("      " + line for line in rest)
     else:
         kinds = ", ".join(
             f"{c} ({CONCEPT_NAMES[c]})" if c in CONCEPT_NAMES else str(c)
@@ -137,12 +167,24 @@ def explain(spec: QuerySpec, min_cell: int | None = None) -> str:
             else f"{hi} or younger"
         )
         out.append(f"  - aged {rng} at the index date (year of index minus year of birth)")
+        if lo == 0:
+            out.append("    (so a unit dated before the person's year of birth is excluded)")
     for name in cohort.require_dates:
         out.append(f"  - with {ANCHOR_NAMES[name]} recorded ({name} not empty)")
     for criterion in cohort.require:
         lines = describe_event(criterion, index)
         out.append("  - who have " + lines[0])
         out.extend("      " + line for line in lines[1:])
+    for criterion in cohort.exclude:
+        lines = describe_event(criterion, index)
+        out.append("  - who do NOT have " + lines[0])
+        out.extend("      " + line for line in lines[1:])
+    for value in cohort.values:
+        first, *rest = describe_value(value, lambda w, v=value: _value_window(w, v, index))
+        out.append(f"  - who have {first}")
+        out.extend("      " + line for line in rest)
+    if cohort.values:
+        out.append("    (a unit without each of these values is not in the cohort)")
     out.append("  - always excluded: people whose year of death is before their year of birth")
     if cohort.unit == "visit":
         out.append("    and visits that end before they start")
@@ -150,11 +192,13 @@ def explain(spec: QuerySpec, min_cell: int | None = None) -> str:
     for m in spec.measures:
         label = f" - {m.label}" if m.label else ""
         if isinstance(m, UnitsMeasure):
-            out.append(f"  {m.name}: number of {cohort.unit}s in the cohort{label}")
+            out.append(f"  {m.name}: number of {unit}s in the cohort{label}")
         elif isinstance(m, UnitsWithMeasure):
             lines = describe_event(m.event, index)
-            out.append(f"  {m.name}: number of {cohort.unit}s in the cohort with {lines[0]}{label}")
+            out.append(f"  {m.name}: number of {unit}s in the cohort with {lines[0]}{label}")
             out.extend("      " + line for line in lines[1:])
+        elif isinstance(m, UnitsWithValueMeasure | SumValueMeasure):
+            out.append(describe_value_measure(m, unit))
         elif isinstance(m, SumDaysMeasure):
             out.append(
                 f"  {m.name}: sum over the cohort of the days from {ANCHOR_NAMES[m.from_]}"

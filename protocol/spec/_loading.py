@@ -13,6 +13,9 @@ from pydantic import ValidationError
 from ..errors import SpecInvalid
 from ._model import QuerySpec
 
+MEASURE_KINDS = ("units", "units_with", "units_with_value", "sum_days", "sum_value")
+"""The kinds a measure may have (pydantic names the one it tried in an error's path)."""
+
 __all__ = ["load_spec", "parse_spec", "spec_hash", "spec_json_schema", "spec_problems"]
 
 MAX_SPEC_BYTES = 256 * 1024
@@ -66,7 +69,7 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("units", "units_with", "sum_days") and path.endswith("]"):
+        elif part in MEASURE_KINDS and path.endswith("]"):
             continue  # pydantic names the union member it tried; the reader needs the field path
         else:
             path += f".{part}" if path else str(part)
@@ -83,7 +86,8 @@ def _format_error(error: Any) -> tuple[str, str]:
         ctx = error.get("ctx", {})
         message = f"unknown kind {ctx.get('tag')!r} (expected one of {ctx.get('expected_tags')})"
     elif kind == "union_tag_not_found":
-        message = "'kind' is missing (expected one of 'units', 'units_with', 'sum_days')"
+        kinds = ", ".join(repr(kind) for kind in MEASURE_KINDS)
+        message = f"'kind' is missing (expected one of {kinds})"
     else:
         message = error["msg"].removeprefix("Value error, ")
     return _format_loc(tuple(error["loc"])), message

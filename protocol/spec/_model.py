@@ -1,176 +1,48 @@
 """The query spec language: a closed, declarative vocabulary over the OMOP subset.
 
-A spec names a cohort (unit: person or visit) with an index date, events
-relative to it in closed day windows, code lists, measures and dimensions from
-a fixed set.  There is no free SQL and no way to name an identifier as a
-dimension: the models below forbid unknown fields and the compiler only knows
-the tables and columns of ``_omop``.
+A spec names a cohort (unit: person, visit, event or person-year) with an index
+date, events relative to it in closed day windows, code lists, values chosen
+from measurements and observations, measures and dimensions from a fixed set.
+There is no free SQL and no way to name an identifier as a dimension: the
+models below forbid unknown fields and the compiler only knows the tables and
+columns of ``_omop``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ._omop import EVENT_TABLES
+from ._events import AnchorName, ConceptId, EventCriterion, IndexEvent
+from ._measures import (
+    NAME_RE,
+    ChosenValue,
+    Measure,
+    SumDaysMeasure,
+    SumValueMeasure,
+    UnitsMeasure,
+    UnitsWithMeasure,
+    UnitsWithValueMeasure,
+)
 from ._vocabulary import DIMENSIONS, K_FLOOR, MAX_MIN_CELL
 
-__all__ = [
-    "AgeRange",
-    "Cohort",
-    "Disclosure",
-    "EndWindow",
-    "EventCriterion",
-    "Measure",
-    "QuerySpec",
-    "SumDaysMeasure",
-    "UnitsMeasure",
-    "UnitsWithMeasure",
-    "Window",
-    "normalize_code",
-]
-
-MAX_DAYS = 36_600
-"""No window reaches further than about a century from its anchor."""
+__all__ = ["AgeRange", "Cohort", "Disclosure", "QuerySpec", "RepeatedEvent"]
 
 ANCHORS: dict[str, tuple[str, ...]] = {
     "person": ("death_date",),
     "visit": ("visit_start_date", "visit_end_date"),
+    "event": ("event_date",),
+    "person_year": ("year_start",),
 }
 """Dates a window can be relative to, per unit."""
 
-_CODE = r"[A-Za-z0-9][A-Za-z0-9.]{0,19}"
-_CODE_RE = re.compile(rf"^{_CODE}(-{_CODE})?$")
-_NAME_RE = r"^[a-z][a-z0-9_]{0,62}$"
 _IDENTIFIER_RE = re.compile(r"(^|_)(id|ids|source_value|datetime|date)$|^(person|patient|bsn)")
-
-AnchorName = Literal["death_date", "visit_start_date", "visit_end_date"]
-DimensionName = Literal["year", "sex", "age_band"]
-Days = Annotated[int, Field(ge=-MAX_DAYS, le=MAX_DAYS)]
-ConceptId = Annotated[int, Field(ge=0, le=2_147_483_647)]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
-
-
-def normalize_code(code: str) -> str:
-    """Return a source code as matched: dots removed, upper case."""
-    return code.replace(".", "").upper()
-
-
-class Window(_Model):
-    """A closed interval of days relative to an anchor date: ``from <= date - anchor <= to``."""
-
-    relative_to: AnchorName | None = Field(
-        None, description="Anchor date; defaults to the cohort's index date."
-    )
-    from_: Days | None = Field(
-        None, alias="from", description="First day, relative to the anchor (negative = before)."
-    )
-    to: Days | None = Field(None, description="Last day, relative to the anchor (inclusive).")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if self.from_ is None and self.to is None:
-            raise ValueError("a window needs 'from', 'to' or both")
-        if self.from_ is not None and self.to is not None and self.from_ > self.to:
-            raise ValueError(f"window 'from' ({self.from_}) is after 'to' ({self.to})")
-        return self
-
-
-class EndWindow(Window):
-    """A window on an event's end date; ``include_missing`` lets an open event (no end) match."""
-
-    include_missing: bool = Field(False, description="An event with no end date matches too.")
-
-
-class EventCriterion(_Model):
-    """Rows of one OMOP table matching codes and windows; at least ``at_least`` of them."""
-
-    table: Literal[
-        "condition_occurrence",
-        "drug_exposure",
-        "procedure_occurrence",
-        "visit_occurrence",
-        "visit_detail",
-        "death",
-        "observation_period",
-    ]
-    label: str | None = Field(None, max_length=200, description="Plain-language name of the event.")
-    icd10: list[str] = Field(
-        default_factory=list,
-        max_length=500,
-        description="ICD-10 prefixes or ranges on condition_source_value (C00-C97, S720).",
-    )
-    atc: list[str] = Field(
-        default_factory=list,
-        max_length=500,
-        description="ATC prefixes or ranges on drug_source_value (L01, N02A).",
-    )
-    source_codes: list[str] = Field(
-        default_factory=list,
-        max_length=500,
-        description="Other source-value prefixes or ranges (e.g. procedure codes).",
-    )
-    concepts: list[ConceptId] = Field(
-        default_factory=list, max_length=500, description="OMOP concept ids on *_concept_id."
-    )
-    window: Window | None = Field(None, description="Where the event's date must fall.")
-    end_window: EndWindow | None = Field(None, description="Where the event's end date must fall.")
-    same_visit: bool = Field(False, description="The event belongs to the unit's own visit.")
-    at_least: int = Field(1, ge=1, le=1000, description="Minimum number of matching rows.")
-
-    @field_validator("icd10", "atc", "source_codes")
-    @classmethod
-    def _codes(cls, codes: list[str]) -> list[str]:
-        for code in codes:
-            if not _CODE_RE.match(code):
-                raise ValueError(
-                    f"code {code!r} is not a code or a range of codes"
-                    " (letters, digits and dots, e.g. C34.1 or C00-C97)"
-                )
-            if "-" in code:
-                low, high = (normalize_code(part) for part in code.split("-"))
-                if len(low) != len(high):
-                    raise ValueError(f"range {code!r} has ends of different lengths")
-                if low > high:
-                    raise ValueError(f"range {code!r} runs backwards")
-        return codes
-
-    @model_validator(mode="after")
-    def _fits_table(self) -> EventCriterion:
-        info = EVENT_TABLES[self.table]
-        if self.icd10 and self.table != "condition_occurrence":
-            raise ValueError(f"icd10 codes apply to condition_occurrence, not {self.table}")
-        if self.atc and self.table != "drug_exposure":
-            raise ValueError(f"atc codes apply to drug_exposure, not {self.table}")
-        if self.source_codes and info.source_value is None:
-            raise ValueError(f"{self.table} has no source value to match codes against")
-        if self.concepts and info.concept is None:
-            raise ValueError(f"{self.table} has no concept id to match concepts against")
-        if self.end_window is not None and info.end_date is None:
-            raise ValueError(f"{self.table} has no end date for an end_window")
-        if self.same_visit and info.visit_link is None:
-            raise ValueError(f"{self.table} rows are not linked to a visit")
-        if self.window is None and self.end_window is None and not self.same_visit:
-            raise ValueError("an event needs a window, an end_window or same_visit")
-        return self
-
-    @property
-    def codes(self) -> list[str]:
-        """Return every source-code pattern of the criterion."""
-        return [*self.icd10, *self.atc, *self.source_codes]
-
-    def anchors(self) -> set[str]:
-        """Return the anchors this criterion's windows name explicitly."""
-        return {
-            w.relative_to
-            for w in (self.window, self.end_window)
-            if w is not None and w.relative_to is not None
-        }
 
 
 class AgeRange(_Model):
@@ -188,12 +60,31 @@ class AgeRange(_Model):
         return self
 
 
+class RepeatedEvent(_Model):
+    """A person-year's qualifying events: two dated in the year at least ``days_apart`` apart."""
+
+    event: IndexEvent
+    days_apart: int = Field(ge=0, le=365, description="Least days between the first and last.")
+
+    @model_validator(mode="after")
+    def _no_side(self) -> RepeatedEvent:
+        if self.event.side_character is not None:
+            raise ValueError("a person-year has no side: drop side_character")
+        return self
+
+
 class Cohort(_Model):
     """Who or what is counted: the units, their index date and the inclusion criteria."""
 
-    name: str = Field(pattern=_NAME_RE, description="Name of the cohort, e.g. cancer_decedents.")
-    unit: Literal["person", "visit"]
+    name: str = Field(pattern=NAME_RE, description="Name of the cohort, e.g. cancer_decedents.")
+    unit: Literal["person", "visit", "event", "person_year"]
     index: AnchorName = Field(description="The date windows, year and age are taken from.")
+    event: IndexEvent | None = Field(
+        None, description="Event unit: the rows that make units (one per person and date)."
+    )
+    qualifying: RepeatedEvent | None = Field(
+        None, description="Person-year unit: the events that put a person's year in the cohort."
+    )
     visit_concepts: list[ConceptId] = Field(
         default_factory=list, max_length=50, description="Visit unit: which visits are units."
     )
@@ -204,59 +95,66 @@ class Cohort(_Model):
     require: list[EventCriterion] = Field(
         default_factory=list, max_length=20, description="Events every unit must have."
     )
+    exclude: list[EventCriterion] = Field(
+        default_factory=list, max_length=20, description="Events no unit may have."
+    )
+    values: list[ChosenValue] = Field(
+        default_factory=list, max_length=10, description="Values every unit must have."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Cohort:
+        self._unit_fits()
         allowed = ANCHORS[self.unit]
         used = {self.index, *self.require_dates}
-        for criterion in self.require:
+        for _, criterion in self.criteria():
             used |= criterion.anchors()
         bad = sorted(a for a in used if a not in allowed)
         if bad:
             raise ValueError(
                 f"a {self.unit} cohort has no date {bad[0]!r} (it has: {', '.join(allowed)})"
             )
+        for where, criterion in self.criteria():
+            self.check_event(criterion, where)
+        names = [v.name for v in self.values]
+        if len(set(names)) != len(names):
+            raise ValueError("two values share a name")
+        return self
+
+    def _unit_fits(self) -> None:
+        if (self.unit == "event") != (self.event is not None):
+            raise ValueError("an event cohort needs 'event', and only an event cohort has one")
+        if (self.unit == "person_year") != (self.qualifying is not None):
+            raise ValueError(
+                "a person_year cohort needs 'qualifying', and only a person_year cohort has one"
+            )
         if self.visit_concepts and self.unit != "visit":
             raise ValueError("visit_concepts applies to a visit cohort only")
-        if self.unit != "visit" and any(c.same_visit for c in self.require):
-            raise ValueError("same_visit applies to a visit cohort only")
-        return self
+
+    def criteria(self) -> list[tuple[str, EventCriterion]]:
+        """Return every event criterion of the cohort, with where it is."""
+        return [
+            *((f"required event {i + 1}", c) for i, c in enumerate(self.require)),
+            *((f"excluded event {i + 1}", c) for i, c in enumerate(self.exclude)),
+            *((f"value {v.name!r}", v.event) for v in self.values),
+        ]
+
+    def check_event(self, criterion: EventCriterion, where: str) -> None:
+        """Raise ValueError if an event criterion cannot apply to this cohort's units."""
+        if criterion.same_visit and self.unit != "visit":
+            raise ValueError(f"{where}: same_visit applies to a visit cohort only")
+        if criterion.same_side and (self.event is None or self.event.side_character is None):
+            raise ValueError(f"{where}: same_side needs a cohort event with a side_character")
+        if self.unit == "person_year" and criterion.windows():
+            raise ValueError(
+                f"{where}: a person-year has no day to count from; use same_year, not a window"
+            )
 
     def dates(self) -> set[str]:
         """Return the anchor dates every unit of this cohort is known to have."""
         return {self.index, *self.require_dates} | (
             {"death_date"} if self.unit == "person" else set()
         )
-
-
-class UnitsMeasure(_Model):
-    """The number of units in the cohort (a denominator)."""
-
-    name: str = Field(pattern=_NAME_RE)
-    kind: Literal["units"]
-    label: str | None = Field(None, max_length=200)
-
-
-class UnitsWithMeasure(_Model):
-    """The number of units with at least N matching events (a numerator)."""
-
-    name: str = Field(pattern=_NAME_RE)
-    kind: Literal["units_with"]
-    label: str | None = Field(None, max_length=200)
-    event: EventCriterion
-
-
-class SumDaysMeasure(_Model):
-    """The sum over units of the days from one of their dates to another."""
-
-    name: str = Field(pattern=_NAME_RE)
-    kind: Literal["sum_days"]
-    label: str | None = Field(None, max_length=200)
-    from_: AnchorName = Field(alias="from")
-    to: AnchorName
-
-
-Measure = Annotated[UnitsMeasure | UnitsWithMeasure | SumDaysMeasure, Field(discriminator="kind")]
 
 
 class Disclosure(_Model):
@@ -285,7 +183,7 @@ class QuerySpec(_Model):
         },
     )
 
-    id: str = Field(pattern=_NAME_RE, description="Stable identifier of the query.")
+    id: str = Field(pattern=NAME_RE, description="Stable identifier of the query.")
     version: int = Field(ge=1, le=1_000_000)
     title: str = Field(min_length=3, max_length=200)
     description: str = Field(min_length=10, max_length=4000)
@@ -321,26 +219,41 @@ class QuerySpec(_Model):
             raise ValueError("two measures share a name")
         if sum(isinstance(m, UnitsMeasure) for m in self.measures) != 1:
             raise ValueError("a spec needs exactly one measure of kind 'units' (its denominator)")
-        allowed = ANCHORS[self.cohort.unit]
-        known = self.cohort.dates()
         for m in self.measures:
-            anchors: set[str] = set()
-            if isinstance(m, UnitsWithMeasure):
-                anchors = m.event.anchors()
-                if m.event.same_visit and self.cohort.unit != "visit":
-                    raise ValueError(f"measure {m.name!r}: same_visit needs a visit cohort")
-            elif isinstance(m, SumDaysMeasure):
-                anchors = {m.from_, m.to}
-                missing = sorted(anchors - known)
-                if missing and not set(missing) - set(allowed):
-                    raise ValueError(
-                        f"measure {m.name!r} sums days to {missing[0]}, which a unit may lack:"
-                        f" add it to cohort.require_dates"
-                    )
-            bad = sorted(anchors - set(allowed))
-            if bad:
-                raise ValueError(f"measure {m.name!r}: a {self.cohort.unit} has no date {bad[0]!r}")
+            self._measure_fits(m)
         return self
+
+    def _measure_fits(self, m: Measure) -> None:
+        cohort = self.cohort
+        allowed = ANCHORS[cohort.unit]
+        anchors: set[str] = set()
+        if isinstance(m, UnitsWithMeasure):
+            anchors = m.event.anchors()
+            if m.event.same_visit and cohort.unit != "visit":
+                raise ValueError(f"measure {m.name!r}: same_visit needs a visit cohort")
+            cohort.check_event(m.event, f"measure {m.name!r}")
+        elif isinstance(m, SumDaysMeasure):
+            if cohort.unit == "person_year":
+                raise ValueError(f"measure {m.name!r}: a person-year has no dates to count days")
+            anchors = {m.from_, m.to}
+            missing = sorted(anchors - cohort.dates())
+            if missing and not set(missing) - set(allowed):
+                raise ValueError(
+                    f"measure {m.name!r} sums days to {missing[0]}, which a unit may lack:"
+                    f" add it to cohort.require_dates"
+                )
+        elif isinstance(m, UnitsWithValueMeasure | SumValueMeasure):
+            known = [v.name for v in cohort.values]
+            for name in m.value_names():
+                if name not in known:
+                    have = ", ".join(known) or "none"
+                    raise ValueError(
+                        f"measure {m.name!r} reads value {name!r}, which the cohort does not"
+                        f" choose (cohort.values: {have})"
+                    )
+        bad = sorted(anchors - set(allowed))
+        if bad:
+            raise ValueError(f"measure {m.name!r}: a {cohort.unit} has no date {bad[0]!r}")
 
     @property
     def denominator(self) -> UnitsMeasure:

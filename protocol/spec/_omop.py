@@ -12,12 +12,13 @@ from typing import Literal
 __all__ = [
     "EVENT_TABLES",
     "GENDER_CONCEPTS",
+    "OPTIONAL_TABLES",
     "TABLES",
     "ColumnType",
     "EventTable",
 ]
 
-ColumnType = Literal["integer", "date", "text"]
+ColumnType = Literal["integer", "date", "text", "number"]
 
 TABLES: dict[str, dict[str, ColumnType]] = {
     "person": {
@@ -64,8 +65,25 @@ TABLES: dict[str, dict[str, ColumnType]] = {
         "observation_period_start_date": "date",
         "observation_period_end_date": "date",
     },
+    "measurement": {
+        "person_id": "integer",
+        "measurement_date": "date",
+        "measurement_source_value": "text",
+        "measurement_concept_id": "integer",
+        "value_as_number": "number",
+    },
+    "observation": {
+        "person_id": "integer",
+        "observation_date": "date",
+        "observation_source_value": "text",
+        "observation_concept_id": "integer",
+        "value_as_number": "number",
+    },
 }
 """Every table and column a node reads, with its type. Extra ones are ignored."""
+
+OPTIONAL_TABLES = frozenset({"measurement", "observation"})
+"""Tables only some indicators need: an extract without them runs every other one."""
 
 GENDER_CONCEPTS: dict[int, str] = {8507: "M", 8532: "F"}
 """Gender concept -> sex code; any other value is ``U``."""
@@ -81,6 +99,7 @@ class EventTable:
     source_value: str | None = None
     end_date: str | None = None
     visit_link: str | None = None
+    value: str | None = None
     label: str = ""
 
 
@@ -122,6 +141,22 @@ EVENT_TABLES: dict[str, EventTable] = {
             concept="visit_detail_concept_id",
             visit_link="visit_occurrence_id",
             label="visit detail",
+        ),
+        EventTable(
+            "measurement",
+            date="measurement_date",
+            concept="measurement_concept_id",
+            source_value="measurement_source_value",
+            value="value_as_number",
+            label="measurement",
+        ),
+        EventTable(
+            "observation",
+            date="observation_date",
+            concept="observation_concept_id",
+            source_value="observation_source_value",
+            value="value_as_number",
+            label="observation",
         ),
         EventTable("death", date="death_date", label="death"),
         EventTable(

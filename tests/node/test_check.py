@@ -154,7 +154,31 @@ def flawed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "condition_occurrence.csv",
         "person_id,condition_start_date,condition_source_value,condition_concept_id,"
         "visit_occurrence_id",
-        ["1,2020-02-01,C34,0,", "2,2019-01-01,I10,0,2"],
+        [
+            "1,2020-02-01,C34,0,",
+            "2,2019-01-01,I10,0,2",
+            "1,2020-03-01,O80,0,",  # a delivery after death
+            "2,1949-05-01,O82,0,",  # a delivery before the year of birth
+        ],
+    )
+    _write(
+        folder,
+        "measurement.csv",
+        "person_id,measurement_date,measurement_source_value,measurement_concept_id,"
+        "value_as_number",
+        [
+            "2,2020-01-01,62238-1,0,45",
+            "2,2020-02-01,62238-1,0,",  # an eGFR without a value
+            "2,2020-03-01,33914-3,0,250",  # out of range
+            "2,2020-04-01,2160-0,0,999",  # not an eGFR
+        ],
+    )
+    _write(
+        folder,
+        "observation.csv",
+        "person_id,observation_date,observation_source_value,observation_concept_id,"
+        "value_as_number",
+        ["2,2020-01-01,71354-5,0,31", "2,2020-01-01,OKS,0,12", "2,2020-02-01,oks,0,-1"],
     )
     _write(
         folder,
@@ -185,7 +209,7 @@ EXPECTED_FINDINGS = {
     "persons with more than one death row": 1,
     "visits that end before they start": 1,
     "condition_occurrence rows of persons not in person": 0,
-    "condition_occurrence rows dated after death": 1,
+    "condition_occurrence rows dated after death": 2,
     "drug_exposure rows of persons not in person": 2,
     "drug_exposure rows dated after death": 2,
     "procedure_occurrence rows of persons not in person": 0,
@@ -196,6 +220,15 @@ EXPECTED_FINDINGS = {
     "visit_detail rows dated after death": 1,
     "observation_period rows of persons not in person": 0,
     "observation_period rows dated after death": 2,
+    "measurement rows of persons not in person": 0,
+    "measurement rows dated after death": 0,
+    "observation rows of persons not in person": 0,
+    "observation rows dated after death": 0,
+    "measurement rows of 62238-1, 33914-3, 98979-8 without a value in 0..200": 2,
+    "observation rows of 71354-5 without a value in 0..30": 1,
+    "observation rows of OKS without a value in 0..48": 1,
+    "a delivery (ICD-10 O80-O84) dated after death": 1,
+    "a delivery (ICD-10 O80-O84) dated before the year of birth": 1,
 }
 
 
@@ -252,6 +285,27 @@ def test_missing_tables_fail_and_are_named(good: Path, tmp_path: Path) -> None:
     ]
     # The rest is still checked.
     assert _findings(result.stdout)["visit_occurrence rows of persons not in person"] >= 0
+
+
+def test_an_extract_without_the_value_tables_is_usable(good: Path, tmp_path: Path) -> None:
+    folder = _copy(good, tmp_path / "extract", skip=("measurement", "observation"))
+    result = _check("--data", str(folder))
+    assert result.exit_code == 0, result.output
+    tables = _table_lines(result.stdout)
+    assert tables["measurement"][1].startswith("absent (needed only by the indicators on lab")
+    assert tables["observation"][0] == "-"
+    assert result.stdout.splitlines()[-1] == "Result: usable"
+
+
+def test_a_value_that_is_not_a_number_is_unparseable(good: Path, tmp_path: Path) -> None:
+    folder = _copy(good, tmp_path / "extract")
+    header = "person_id,observation_date,observation_source_value,observation_concept_id"
+    rows = ["1,2020-01-01,OKS,0,12.5", "1,2020-01-02,OKS,0,twelve", "1,2020-01-03,OKS,0,"]
+    _write(folder, "observation.csv", header + ",value_as_number", rows)
+    result = _check("--data", str(folder))
+    assert result.exit_code == 1
+    assert _table_lines(result.stdout)["observation"] == ("3", "UNPARSEABLE: value_as_number (1)")
+    assert "observation.value_as_number: 1 value(s) are not a number" in result.stderr
 
 
 def test_missing_columns_and_unparseable_values_fail(good: Path, tmp_path: Path) -> None:
@@ -341,6 +395,16 @@ def test_the_real_export_runs_the_library(synthea27nj: Path) -> None:
             for key, value in cell.items():
                 if key not in ("year", "sex", "age_band"):
                     assert value is None or value == 0 or value >= 10, (spec_id, cell)
+
+
+def test_the_real_export_runs_the_later_domains(synthea27nj: Path) -> None:
+    areas = ("birth_care", "knee", "ckd", "colorectal")
+    result = _run("node", "run", *areas, "--data", str(synthea27nj))
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload) == 9
+    for spec_id, cube in payload.items():
+        assert cube["query"] == spec_id and isinstance(cube["cells"], list)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "table"])

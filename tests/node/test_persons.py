@@ -58,3 +58,36 @@ def test_visits_of_fewer_than_k_persons_are_suppressed_like_a_small_count(tmp_pa
     assert protected.value((2021, "M", "75-84"), "admissions") == 29
     # The headline is protected the same way.
     assert result.headline()["cells"][0]["admissions"] == 41
+
+
+def test_both_knees_of_fewer_than_k_persons_are_suppressed_like_a_small_count(
+    tmp_path: Path,
+) -> None:
+    revision = load_spec(next(p for p in library_paths() if p.stem == "knee_revision_1y"))
+    rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
+    for person in range(1, 7):  # six women, both knees on one day: twelve replacements
+        rows["person"].append((person, 8532, 1950))
+        rows["procedure_occurrence"] += [
+            (person, "2020-03-01", code, 0) for code in ("0SRC0JZ", "0SRD0JZ")
+        ]
+    for person in range(7, 36):  # 29 men, one knee each
+        rows["person"].append((person, 8507, 1950))
+        rows["procedure_occurrence"].append((person, "2021-03-01", "0SRC0JZ", 0))
+    folder = tmp_path / "knees"
+    folder.mkdir()
+    for name, columns in TABLES.items():
+        with (folder / f"{name}.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(list(columns))
+            writer.writerows(rows[name])
+    source = open_source(str(folder))
+    try:
+        (result,) = run_specs([revision], source)
+    finally:
+        source.close()
+    women = (2020, "F", "65-74")
+    assert result.protected.cube.cells[women]["denominator"] == 12
+    assert result.protected.cube.persons[women]["denominator"] == 6
+    assert result.protected.value(women, "denominator") is None
+    assert result.protected.value((2021, "M", "65-74"), "denominator") == 29
+    assert result.protected.value((None, None, None), "denominator") == 41

@@ -372,7 +372,7 @@ def test_check_and_run_leave_the_extract_byte_for_byte_unchanged(
 ) -> None:
     folder = _copy(small if fmt == "csv" else small_parquet, tmp_path / "extract")
     before = _snapshot(folder)
-    assert len(before) == 8
+    assert len(before) == 10
     checked = _check_cli("--data", str(folder))
     assert checked.exit_code == 0, checked.output
     out = tmp_path / "result.json"

@@ -53,7 +53,7 @@ def _with(**changes: object) -> str:
     return yaml.safe_dump(data)
 
 
-def test_library_has_the_contracts_nine_specs() -> None:
+def test_library_has_the_contracts_eighteen_specs() -> None:
     ids = sorted(p.stem for p in library_paths())
     assert ids == sorted(
         [
@@ -66,12 +66,22 @@ def test_library_has_the_contracts_nine_specs() -> None:
             "hip_fracture_los",
             "hip_fracture_mortality_30d",
             "hip_fracture_osteoporosis_drug_90d",
+            "caesarean_section",
+            "epidural_analgesia",
+            "preterm_birth",
+            "postpartum_depression_symptoms",
+            "knee_revision_1y",
+            "knee_oks_change_1y",
+            "ckd_ras_inhibitor",
+            "ckd_egfr_below_15",
+            "colorectal_mortality_90d",
         ]
     )
+    areas = ("palliative", "hip_fracture", "birth_care", "knee", "ckd", "colorectal")
     for path in library_paths():
         spec = load_spec(path)
         assert spec.id == path.stem
-        assert path.parent.name in ("palliative", "hip_fracture")
+        assert path.parent.name in areas
 
 
 def test_published_schema_is_current() -> None:
