@@ -67,6 +67,10 @@ SCHEMAS: dict[str, Any] = {
             "key_id": {"type": ["string", "null"]},
             "enrolled_at": _MAYBE_TIME,
             "last_seen_at": _MAYBE_TIME,
+            "software": {
+                "type": ["string", "null"],
+                "description": "What the node runs, as its last poll named it.",
+            },
         },
     ),
     "Tasks": _object(

@@ -70,6 +70,8 @@ class Node(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the node runs (e.g. "lhs 0.1.0"), as its last poll named it.
+    software: Mapped[str | None] = mapped_column(sa.String(64))
 
     organisation: Mapped[Organisation] = relationship(back_populates="nodes")
 

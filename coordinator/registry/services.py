@@ -227,4 +227,5 @@ def node_view(node: Node) -> dict[str, Any]:
         "key_id": node.key_id,
         "enrolled_at": node.enrolled_at and write_time(node.enrolled_at),
         "last_seen_at": node.last_seen_at and write_time(node.last_seen_at),
+        "software": node.software,
     }

@@ -67,6 +67,8 @@ def poll(session: Session, node_id: str, envelope: Any, *, skew: int) -> list[di
         raise BadRequest("replayed_nonce", "this poll's nonce was seen before (a replay)")
     session.add(PollNonce(node_id=node.id, nonce=nonce, seen_at=now))
     node.last_seen_at = now
+    if message.software is not None:
+        node.software = message.software
     tasks = session.scalars(
         sa.select(Task)
         .join(Round)

@@ -32,7 +32,7 @@ from .errors import AgentError, CoordinatorRefused, CoordinatorUnavailable, Task
 from .keys import KeyFolder
 from .running import library_hashes, run_approved
 from .state import NodeState
-from .transport import Coordinator
+from .transport import Coordinator, software
 
 __all__ = ["Agent", "Cycle"]
 
@@ -75,7 +75,10 @@ class Agent:
         self.coordinator_key = keys.coordinator_key()
         self._lock = _lock_state(Path(config.state))
         self.state = NodeState.open(config)
-        self.client = client or Coordinator(config.coordinator)  # type: ignore[arg-type]
+        self.client = client or Coordinator(
+            config.coordinator,  # type: ignore[arg-type]
+            ca_bundle=config.ca_bundle,
+        )
         self.aggregation_requests: list[Any] = []
 
     def close(self) -> None:
@@ -111,7 +114,7 @@ class Agent:
 
     def poll(self) -> list[Any]:
         """Send a signed poll; return its task envelopes and keep its aggregation requests."""
-        payload = poll_payload(self.node_id)
+        payload = poll_payload(self.node_id, software=software())
         body = canonical_json(sign(payload, self.node_key, self.node_id))
         sent = {"bytes": len(body), "sha256": digest(body)}
         try:

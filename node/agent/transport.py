@@ -1,9 +1,10 @@
 """The node's only way out: outbound JSON calls to the coordinator with requests.
 
-TLS certificates are verified (requests' default; a private CA is named with
-``REQUESTS_CA_BUNDLE``); plain http is accepted for localhost only, so tests
-and the demo can run without certificates.  Every call has a timeout and a cap
-on the size of the answer.
+TLS certificates are verified (requests' default): against the node's
+``ca_bundle`` when its config names one (a coordinator behind a private CA), else
+against the system's authorities or ``REQUESTS_CA_BUNDLE``; plain http is
+accepted for localhost only, so tests and the demo can run without certificates.
+Every call has a timeout and a cap on the size of the answer.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import requests
@@ -18,7 +20,7 @@ import requests
 from ..config import check_coordinator_url
 from .errors import CoordinatorRefused, CoordinatorUnavailable
 
-__all__ = ["API", "Answer", "Coordinator"]
+__all__ = ["API", "Answer", "Coordinator", "software"]
 
 API = "/api/v1"
 TIMEOUT = (10.0, 60.0)
@@ -36,14 +38,29 @@ class Answer:
     body: dict[str, Any]
 
 
+def software() -> str:
+    """Return what this node runs, as its polls name it (``lhs 0.1.0``)."""
+    try:
+        return f"lhs {metadata.version('lhs')}"
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "lhs unknown"
+
+
 class Coordinator:
     """An HTTP client of one coordinator's API."""
 
-    def __init__(self, base_url: str, *, timeout: tuple[float, float] = TIMEOUT) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: tuple[float, float] = TIMEOUT,
+        ca_bundle: str | None = None,
+    ) -> None:
         self.base_url = check_coordinator_url(base_url)
         self.timeout = timeout
+        self.ca_bundle = ca_bundle
         self.session = requests.Session()
-        self.session.headers["User-Agent"] = "lhs-node"
+        self.session.headers["User-Agent"] = f"lhs-node/{software().partition(' ')[2]}"
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -69,6 +86,8 @@ class Coordinator:
                 timeout=self.timeout,
                 stream=True,
                 allow_redirects=False,  # a redirect could lead past the https check
+                # Per request: a session's own `verify` loses to REQUESTS_CA_BUNDLE.
+                **({"verify": self.ca_bundle} if self.ca_bundle else {}),
             ) as response:
                 raw = self._read(response, url)
                 status = response.status_code

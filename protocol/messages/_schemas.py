@@ -18,6 +18,7 @@ from ._types import (
     NONCE_PATTERN,
     POLL,
     RESULT,
+    SOFTWARE_PATTERN,
     SPEC_HASH_PATTERN,
     TASK,
 )
@@ -80,6 +81,11 @@ _EXCHANGE: dict[str, Any] = {
             "node_id": schema_ref("NodeId"),
             "sent_at": schema_ref("Time"),
             "nonce": {"type": "string", "pattern": NONCE_PATTERN},
+            "software": {
+                "type": "string",
+                "pattern": SOFTWARE_PATTERN,
+                "description": "What the node runs, e.g. lhs 0.1.0 (optional).",
+            },
         },
     ),
     "PollEnvelope": _envelope("PollPayload", "A poll signed by the node it names."),

@@ -16,6 +16,8 @@ __all__ = [
     "NONCE_PATTERN",
     "POLL",
     "RESULT",
+    "SOFTWARE",
+    "SOFTWARE_PATTERN",
     "SPEC_HASH_PATTERN",
     "TASK",
 ]
@@ -48,3 +50,7 @@ KEY_ID_PATTERN = r"^ed25519:[0-9a-f]{16}$"
 NONCE_PATTERN = r"^[0-9a-f]{16,128}$"
 """A poll's nonce: 16 to 128 lower-case hex digits."""
 NONCE = re.compile(NONCE_PATTERN)
+
+SOFTWARE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}$"
+"""The software a node runs, as its poll names it (e.g. ``lhs 0.1.0``)."""
+SOFTWARE = re.compile(SOFTWARE_PATTERN)

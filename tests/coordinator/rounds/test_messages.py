@@ -199,6 +199,24 @@ def test_replayed_poll_is_refused(opened) -> None:
     _refused(again, 400, "replayed_nonce", "replay")
 
 
+def test_the_software_a_poll_names_is_listed_with_the_node(opened) -> None:
+    world, _ = opened
+    node = world.nodes["zh-a"]
+
+    def listed() -> str | None:
+        nodes = world.client.get("/api/v1/nodes", headers=world.auth("carl")).json["nodes"]
+        return next(n["software"] for n in nodes if n["node_id"] == "zh-a")
+
+    assert listed() is None
+    payload = {**node.poll_envelope()["payload"], "software": "lhs 0.1.0"}
+    answer = world.client.post("/api/v1/nodes/zh-a/poll", json=sign(payload, node.key, "zh-a"))
+    assert answer.status_code == 200
+    assert listed() == "lhs 0.1.0"
+    # A poll that does not say keeps what the last one said.
+    assert node.poll().status_code == 200
+    assert listed() == "lhs 0.1.0"
+
+
 @pytest.mark.parametrize("seconds", [-301, 301])
 def test_stale_or_future_poll_is_refused(opened, seconds: int) -> None:
     world, _ = opened
@@ -214,6 +232,7 @@ def test_stale_or_future_poll_is_refused(opened, seconds: int) -> None:
         ({"nonce": "short"}, "bad_nonce"),
         ({"type": "lhs.result/1"}, "bad_message"),
         ({"node_id": "zh-b"}, "wrong_node"),
+        ({"software": "<script>"}, "bad_software"),
     ],
 )
 def test_malformed_poll_is_refused(opened, payload_change: dict, code: str) -> None:

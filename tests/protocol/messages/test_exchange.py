@@ -88,6 +88,15 @@ def test_a_wrong_poll_is_refused_with_its_code() -> None:
     refused("bad_time", check_poll, poll | {"sent_at": poll["sent_at"][:-1]}, node_id="zh-a")
     for nonce in ("ABCDEF0123456789", "0" * 15, "0" * 129, 12):
         refused("bad_nonce", check_poll, poll | {"nonce": nonce}, node_id="zh-a")
+    for software in ("", "<script>", "lhs " + "1" * 61, 1, " lhs"):
+        refused("bad_software", check_poll, poll | {"software": software}, node_id="zh-a")
+
+
+def test_a_poll_may_name_the_software_the_node_runs() -> None:
+    payload = poll_payload("zh-a", sent_at=NOW, software="lhs 0.1.0+local")
+    valid(payload, "PollPayload")
+    assert check_poll(payload, node_id="zh-a").software == "lhs 0.1.0+local"
+    assert check_poll(poll_payload("zh-a"), node_id="zh-a").software is None
 
 
 def test_a_task_passes_its_check_and_its_schema() -> None:
