@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db
+from . import db, i18n, web
 from .accounts.views import bp as accounts_bp
 from .aggregation.views import bp as aggregation_bp
 from .api.errors import register_error_handlers
 from .api.views import bp as api_bp
 from .audit.views import bp as audit_bp
 from .config import load_settings, secret_key
+from .cycles.views import bp as cycles_bp
 from .factsheets.views import bp as factsheets_bp
 from .registry.views import bp as registry_bp
 from .review.views import bp as review_bp
@@ -36,6 +38,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     registry_bp,
     review_bp,
     rounds_bp,
+    cycles_bp,
     aggregation_bp,
     audit_bp,
     factsheets_bp,
@@ -59,9 +62,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # keep documents (OpenAPI, views) in their written order
 
     db.init_app(app, settings.database_url)
+    if settings.trusted_proxies:
+        # Behind nginx: the client's address (which keys the lockouts) and scheme are the proxy's.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    i18n.init_app(app)
 
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:
         # A blueprint's own prefix (e.g. /factsheets) goes under the API's.
         app.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
+    web.init_app(app)  # the pages for people, at the site's root
     return app

@@ -1,7 +1,8 @@
 """The coordinator's ``lhs`` commands: ``lhs coordinator ...`` and ``lhs round ...``.
 
-``init|serve|add-user|add-org|add-region|add-node|publish|settings`` and ``round aggregate``
-work on the coordinator's own database and key (run them on the coordinator's machine);
+``init|serve|add-user|add-org|add-region|add-node|publish|settings``, ``cycle
+open-due|schedule`` and ``round aggregate`` work on the coordinator's own database and key
+(run them on the coordinator's machine);
 ``approve|reject`` and ``round status`` talk to a running coordinator over HTTP
 (``coordinator.client``).  Errors are ``LhsError``s: ``lhs`` prints each as one line.
 """
@@ -214,6 +215,41 @@ def aggregate_command(round_id: int, restart: bool) -> None:
             f" keys {len(row['keys'])}/{len(row['members'])},"
             f" shares {len(row['shares'])}/{len(row['members'])}"
         )
+
+
+@coordinator_group.group("cycle")
+def cycle_group() -> None:
+    """Recurring cycles: open each period's rounds on schedule; improvement actions."""
+
+
+@cycle_group.command("open-due")
+def open_due_command() -> None:
+    """Open every due period's rounds of every cycle once (safe beside a running scheduler)."""
+    from .cycles.scheduler import open_due_once
+
+    _report_opened(open_due_once(_ready_app()))
+
+
+@cycle_group.command("schedule")
+@click.option("--minutes", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="How often to look for due periods.")  # fmt: skip
+def schedule_command(minutes: float) -> None:
+    """Open due rounds now and every --minutes after, until stopped (Ctrl-C)."""
+    from .cycles.scheduler import run_scheduler
+
+    click.echo(f"opening due cycle rounds every {minutes:g} minutes", err=True)
+    try:
+        run_scheduler(_ready_app(), minutes, report=_report_opened)
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("stopped", err=True)
+
+
+def _report_opened(opened: list) -> None:
+    for o in opened:
+        click.echo(f"cycle {o.cycle}: period from {o.period_start} of {o.query_id}: round"
+                   f" {o.round_id} open")  # fmt: skip
+    if not opened:
+        click.echo("no cycle period is due", err=True)
 
 
 coordinator_group.add_command(approve_command)

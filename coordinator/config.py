@@ -99,6 +99,32 @@ SETTINGS: tuple[Setting, ...] = (
         "Hours a one-time enrolment code stays valid.",
         minimum=1,
     ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "LHS_TRUSTED_PROXIES",
+        int,
+        lambda _: 0,
+        "Reverse proxies (e.g. nginx) in front of the service whose X-Forwarded-For and"
+        " X-Forwarded-Proto are believed; 0 (no proxy) believes none. The client's address"
+        " keys the lockout of guessed codes and passwords: behind a proxy, set 1.",
+        minimum=0,
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        "LHS_SERVED_OVER_TLS",
+        bool,
+        lambda _: False,
+        "Whether people reach the web pages over HTTPS (1 or 0): the login cookie is then"
+        " sent over TLS only.",
+    ),
+    Setting(
+        "SESSION_HOURS",
+        "LHS_SESSION_HOURS",
+        int,
+        lambda _: 8,
+        "Hours a login to the web pages lasts before the person must log in again.",
+        minimum=1,
+    ),
 )
 
 
@@ -114,13 +140,26 @@ class Settings:
     default_min_cell: int
     approvals: int
     enrolment_code_hours: int
+    trusted_proxies: int
+    session_cookie_secure: bool
+    session_hours: int
 
     def flask_config(self) -> dict[str, Any]:
         """Return the settings keyed as Flask's config (upper-case names)."""
         return {f.name.upper(): getattr(self, f.name) for f in fields(self)}
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _convert(setting: Setting, raw: Any, origin: str) -> Any:
+    if setting.kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word not in _TRUE + _FALSE:
+            raise ConfigError(f"{origin}: expected 1 or 0 (true or false), got {raw!r}")
+        return word in _TRUE
     if setting.kind is int:
         if isinstance(raw, bool):
             raise ConfigError(f"{origin}: expected a whole number, got {raw!r}")

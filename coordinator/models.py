@@ -5,6 +5,7 @@ from __future__ import annotations
 from .accounts.models import ApiToken, User
 from .aggregation.models import AggAttempt, AggMessage
 from .audit.models import AuditEvent
+from .cycles.models import Cycle, CycleRound, ImprovementAction
 from .factsheets.models import GroupRelease
 from .registry.models import EnrolmentCode, Membership, Node, Organisation, Region
 from .review.models import Decision, Spec
@@ -16,9 +17,12 @@ __all__ = [
     "AggMessage",
     "ApiToken",
     "AuditEvent",
+    "Cycle",
+    "CycleRound",
     "Decision",
     "EnrolmentCode",
     "GroupRelease",
+    "ImprovementAction",
     "Membership",
     "Node",
     "Organisation",

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import click
@@ -31,9 +32,10 @@ from werkzeug.serving import make_server
 from coordinator import create_app
 from coordinator.accounts.services import create_user
 from coordinator.client import ApiClient
+from coordinator.cycles.services import open_due_rounds
 from coordinator.db import init_db, session_scope
 from coordinator.factsheets.publish import publish_factsheets
-from coordinator.keys import create_key_file
+from coordinator.keys import create_key_file, load_coordinator_key
 from coordinator.registry.services import add_node, add_organisation, add_region
 from coordinator.rounds.services import round_status
 from node.agent import enrol
@@ -96,6 +98,25 @@ PROVIDERS = (
 )
 
 
+DEMO_AREAS = ("palliative", "hip_fracture")
+"""The library areas ``lhs demo`` runs by default (``--spec`` names any spec or area)."""
+
+CYCLE_QUERIES = ("hospital_admission_last_30d",)
+"""The specs of the demo's yearly cycle (if run): one, as each round of a cycle costs every
+node a run and secure aggregation; the other indicators are shown once."""
+
+CYCLE_AS_OF = date(2025, 1, 1)
+"""The day the demo's scheduler runs as of: the yearly periods 2022, 2023 and 2024 are due."""
+
+ACTION = {
+    "level": "network",
+    "area": "npz-groningen",
+    "date": "2023-01-01",
+    "text": "Advance care planning discussed with every patient at the start of palliative care",
+}
+"""The demo's improvement action: a network's, between its first and second period."""
+
+
 def _say(message: str) -> None:
     click.echo(message, err=True)
 
@@ -126,6 +147,7 @@ def _set_up_coordinator(folder: Path) -> Flask:
         {
             "DATABASE_URL": f"sqlite:///{folder / 'coordinator.sqlite3'}",
             "COORDINATOR_KEY_FILE": str(folder / "coordinator.key"),
+            "LHS_FACTSHEETS_DIR": str(folder.parent / "factsheets"),
         }
     )
     init_db(app.extensions["lhs_engine"])
@@ -302,6 +324,31 @@ def _submit(paths: Sequence[Path], url: str, tokens: dict[str, str]) -> list[int
     return rounds
 
 
+def _cycle(app: Flask, queries: Sequence[str], url: str, tokens: dict[str, str]) -> list[int]:
+    """Define a yearly cycle, let the scheduler open its due periods, record an action."""
+    step = time.perf_counter()
+    coordinator = ApiClient(url, tokens["coordinator"])
+    body = {
+        "name": "Palliatieve zorg, jaarlijks",
+        "queries": list(queries),
+        "cadence_months": 12,
+        "period_months": 12,
+        "first_period": "2022-01-01",
+    }
+    coordinator.call("POST", "/cycles", body)
+    key = load_coordinator_key(Path(app.config["COORDINATOR_KEY_FILE"]))
+    opened = open_due_rounds(
+        app.extensions["lhs_sessions"], key, app.extensions["lhs_settings"], CYCLE_AS_OF
+    )
+    coordinator.call("POST", "/actions", ACTION)
+    _say(
+        f"cycle {body['name']!r}: {len(opened)} rounds open for the periods"
+        f" {', '.join(sorted({str(o.period_start.year) for o in opened}))}"
+        f" (as of {CYCLE_AS_OF}); one improvement action recorded in {_since(step)}"
+    )
+    return [o.round_id for o in opened]
+
+
 def _publish(app: Flask, rounds: Sequence[int], out: Path) -> None:
     with session_scope(app.extensions["lhs_sessions"]) as session:
         for round_id in rounds:
@@ -317,16 +364,26 @@ def _publish(app: Flask, rounds: Sequence[int], out: Path) -> None:
 
 
 def run_demo(
-    workdir: Path, *, persons: int = DEFAULT_PERSONS, specs: Sequence[str] = (), seed: int = 1
+    workdir: Path,
+    *,
+    persons: int = DEFAULT_PERSONS,
+    specs: Sequence[str] = (),
+    seed: int = 1,
+    serve: bool = False,
 ) -> Path:
-    """Run the whole loop in ``workdir``; return the factsheets' index page.
+    """Run the whole loop in ``workdir``; return the factsheets' index page (``serve``: then
+    serve the coordinator's pages on localhost until Ctrl-C).
 
     Each step's progress line ends with the seconds it took, so a slow step shows.
     """
     if workdir.exists() and any(workdir.iterdir()):
         raise LhsError(f"{workdir} is not empty; give a new or empty --workdir")
     started = time.perf_counter()
-    paths = [p for p in library_paths() if not specs or p.stem in specs or p.parent.name in specs]
+    paths = [
+        p
+        for p in library_paths()
+        if (p.stem in specs or p.parent.name in specs if specs else p.parent.name in DEMO_AREAS)
+    ]
     if not paths:
         raise LhsError(f"no library spec or area named {', '.join(specs)}")
     app = _set_up_coordinator(workdir / "coordinator-data")
@@ -339,6 +396,10 @@ def run_demo(
             )
             nodes = _start_nodes(stack, workdir / "nodes", persons, seed, codes, url)
             rounds = _submit(paths, url, tokens)
+            queries = [q for q in CYCLE_QUERIES if any(p.stem == q for p in paths)]
+            if queries:
+                # Opened now, so every node runs them in the same three polls.
+                _cycle(app, queries, url, tokens)
             # Poll 1: run the tasks and upload each provider's protected headline.  Poll 2:
             # the coordinator opens secure aggregation per group; each node sends a fresh
             # X25519 key.  Poll 3: each node uploads its exact cube masked so that only the
@@ -353,7 +414,24 @@ def run_demo(
         _publish(app, rounds, out)
     index = out / "index.html"
     _say(f"done in {_since(started)}")
+    if serve:
+        _serve_until_stopped(app)
     return index
+
+
+def _serve_until_stopped(app: Flask) -> None:
+    """Serve the coordinator (its pages for people, the API, the factsheets) until Ctrl-C."""
+    with _serving(app) as url:
+        click.echo(f"coordinator's pages: {url}/")
+        click.echo(f"factsheets (Dutch; English under en/): {url}/api/v1/factsheets/")
+        click.echo("  serving on localhost until Ctrl-C")
+        _wait_for_ctrl_c()
+
+
+def _wait_for_ctrl_c() -> None:
+    """Block until the user presses Ctrl-C."""
+    with suppress(KeyboardInterrupt):
+        threading.Event().wait()
 
 
 @click.command("demo")
@@ -383,8 +461,19 @@ def run_demo(
     help="Only these library specs or areas (default: every palliative and hip-fracture spec).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the data.")
+@click.option(
+    "--serve/--no-serve",
+    default=None,
+    help="At the end, serve the coordinator's pages and factsheets on localhost until Ctrl-C"
+    "  [default: when run at a terminal].",
+)
 def demo_command(
-    workdir: Path, persons: int | None, full: bool, specs: tuple[str, ...], seed: int
+    workdir: Path,
+    persons: int | None,
+    full: bool,
+    specs: tuple[str, ...],
+    seed: int,
+    serve: bool | None,
 ) -> None:
     """Run the whole loop on this machine: nodes, coordinator, a round, factsheets.
 
@@ -395,7 +484,9 @@ def demo_command(
         raise click.UsageError("give --full or --persons, not both")
     if persons is None:
         persons = FULL_PERSONS if full else DEFAULT_PERSONS
-    index = run_demo(workdir, persons=persons, specs=specs, seed=seed)
+    if serve is None:
+        serve = sys.stdin.isatty() and sys.stdout.isatty()
+    index = run_demo(workdir, persons=persons, specs=specs, seed=seed, serve=serve)
     click.echo(f"factsheets: {index.resolve()}")
     click.echo(
         f"  open it in a browser, or serve the folder: python -m http.server -d {index.parent}"

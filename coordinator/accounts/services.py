@@ -29,6 +29,7 @@ __all__ = [
     "CAN_READ_ALL",
     "CAN_SUBMIT",
     "authenticate",
+    "check_login",
     "create_user",
     "hash_password",
     "issue_token",
@@ -142,10 +143,8 @@ def require_role(user: User, allowed: frozenset[str], doing: str) -> None:
         )
 
 
-def login(
-    session: Session, name: object, password: object, address: str = "unknown"
-) -> tuple[User, str]:
-    """Check a user's password and issue a new API token; lock out guessing (``throttle``)."""
+def check_login(session: Session, name: object, password: object, address: str = "unknown") -> User:
+    """Return the user a name and password prove; lock out guessing (``throttle``)."""
     if not isinstance(name, str) or not isinstance(password, str):
         raise BadRequest("bad_request", "give 'name' and 'password' as strings")
     keys = (f"login:user:{name[:100]}", f"login:addr:{address}")
@@ -158,6 +157,14 @@ def login(
     if user is None or not user.password_hash or not ok:
         raise Unauthorized("bad_credentials", "unknown user name or wrong password", failures=keys)
     forget(session, keys[:1])
+    return user
+
+
+def login(
+    session: Session, name: object, password: object, address: str = "unknown"
+) -> tuple[User, str]:
+    """Check a user's password and issue a new API token; lock out guessing (``throttle``)."""
+    user = check_login(session, name, password, address)
     token = issue_token(session, user)
     record(session, user.actor, "token.issue", user.actor)
     return user, token

@@ -20,7 +20,7 @@ from ..audit.services import record_refusal
 from ..errors import ConfigError, ServiceError, TooManyRequests, refused_message
 from ..throttle.services import count_failures, count_refusal
 
-__all__ = ["error_response", "register_error_handlers"]
+__all__ = ["error_response", "note_refusal", "register_error_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ def _http_message(exc: HTTPException) -> str:
     return exc.description or exc.name
 
 
-def _refused(exc: ServiceError) -> tuple[dict[str, object], int]:
+def note_refusal(exc: ServiceError) -> None:
+    """Roll the request back, then write a refusal to the audit log or count it."""
     session = g.get("db_session")
     if session is not None:
         session.rollback()  # release locks (SQLite) before the refusal is written
@@ -74,6 +75,10 @@ def _refused(exc: ServiceError) -> tuple[dict[str, object], int]:
             message=exc.message,
             status=exc.status,
         )
+
+
+def _refused(exc: ServiceError) -> tuple[dict[str, object], int]:
+    note_refusal(exc)
     body, status = error_response(exc.status, exc.code, exc.message)
     if isinstance(exc, TooManyRequests):
         return body, status, {"Retry-After": str(exc.retry_after)}  # type: ignore[return-value]

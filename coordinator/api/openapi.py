@@ -10,6 +10,7 @@ import copy
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from ..cycles import openapi as cycles_openapi
 from .schemas import SCHEMAS
 
 __all__ = ["openapi_document"]
@@ -294,9 +295,9 @@ def openapi_document() -> dict[str, Any]:
                 "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
             },
             "servers": [{"url": "/api/v1"}],
-            "paths": _PATHS,
+            "paths": {**_PATHS, **cycles_openapi.PATHS},
             "components": {
-                "schemas": {**SCHEMAS, **_lists()},
+                "schemas": {**SCHEMAS, **_lists(), **cycles_openapi.SCHEMAS},
                 "responses": {
                     f"E{status}": {"description": text, "content": _json("Error")}
                     for status, text in _ERRORS.items()

@@ -12,9 +12,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from scipy.stats import t as student_t
+
 from coordinator.merge.model import SMALL_NUMBERS, MergedValue
 
-__all__ = ["Z95", "count_figure", "mean_figure", "rate_figure", "wilson", "withheld"]
+__all__ = [
+    "Z95",
+    "count_figure",
+    "mean_figure",
+    "mean_interval",
+    "rate_figure",
+    "wilson",
+    "withheld",
+]
 
 Z95 = 1.959963984540054
 """The standard normal quantile of a two-sided 95% interval."""
@@ -34,6 +44,18 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     centre = (p + z * z / (2 * trials)) / denominator
     half = z / denominator * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mean_interval(total: int, squares: int, count: int) -> tuple[float, float] | None:
+    """Return the 95% t interval of a mean from the sum, the sum of squares and the number of
+    values (None for fewer than two values)."""
+    if count < 2:
+        return None
+    mean = total / count
+    # The sample variance from the two sums; never below 0 (rounding of a constant sample).
+    variance = max(0.0, (squares - total * total / count) / (count - 1))
+    half = float(student_t.ppf(0.975, count - 1)) * math.sqrt(variance / count)
+    return mean - half, mean + half
 
 
 def _pct(fraction: float) -> float:
@@ -108,20 +130,37 @@ def rate_figure(
     }
 
 
-def mean_figure(total: MergedValue | None, count: MergedValue | None, reason: str = "") -> Figure:
-    """Return a mean per unit (e.g. days of stay per admission): exact, or a range."""
+def mean_figure(
+    total: MergedValue | None,
+    count: MergedValue | None,
+    reason: str = "",
+    squares: MergedValue | None = None,
+    unit: str = "days",
+) -> Figure:
+    """Return a mean per unit (e.g. days of stay per admission): exact, or a range.
+
+    With ``squares`` (the sum of the squared values, published like the sum) an exact mean
+    has its 95% t interval; a mean that is not in days says so with ``unit``.
+    """
     if total is None or count is None:
         return withheld(reason)
     if _hidden(total, count):
         return withheld(SMALL_NUMBERS)
+    about = {} if unit == "days" else {"unit": unit}
     if total.exact and count.exact:
         if count.low == 0:
             return {"status": "no_cases"}
-        return {"status": "exact", "mean": round(total.low / count.low, 1)}
+        out: Figure = {"status": "exact", "mean": round(total.low / count.low, 1), **about}
+        if squares is not None and squares.exact and squares.source != "withheld":
+            interval = mean_interval(total.low, squares.low, count.low)
+            if interval is not None:
+                out["ci_low"], out["ci_high"] = round(interval[0], 1), round(interval[1], 1)
+        return out
     lowest, highest = _ratio_range(total, count)
     return {
         "status": "incomplete",
         "mean_low": _down(lowest),
         "mean_high": None if math.isinf(highest) else _up(highest),
         "suppressed_at": max(total.suppressed_at, count.suppressed_at),
+        **about,
     }

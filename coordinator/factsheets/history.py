@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from protocol import Key, QuerySpec, parse_spec, restriction_differences, same_count
+from protocol import COUNT_KINDS, Key, QuerySpec, parse_spec, restriction_differences, same_count
 
 from ..merge.model import GroupId
 from ..rounds.models import Round
@@ -148,7 +148,7 @@ def _relations(
 ) -> dict[tuple[int, str], list[tuple[str, bool]]]:
     """Return, per earlier round and count, this spec's counts it bears on, each with whether
     it counts the same units (else it is the same count of a spec one restriction away)."""
-    counts = [m.name for m in spec.measures if m.kind != "sum_days"]
+    counts = [m.name for m in spec.measures if m.kind in COUNT_KINDS]
     out: dict[tuple[int, str], list[tuple[str, bool]]] = {}
     for other_round, other in specs.items():
         near = (
@@ -156,7 +156,7 @@ def _relations(
             or other.id == spec.id
             or len(restriction_differences(spec, other)) <= 1
         )
-        for measure in (m.name for m in other.measures if m.kind != "sum_days"):
+        for measure in (m.name for m in other.measures if m.kind in COUNT_KINDS):
             for name in counts:
                 alike = same_count(spec, name, other, measure)
                 if alike or (near and measure == name):

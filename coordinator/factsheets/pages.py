@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from coordinator.merge.model import MergedGroup, MergedResult, MergedValue
-from protocol import Key, MeasureDef, QuerySpec, SumDaysMeasure
+from protocol import Key, MeasureDef, QuerySpec, SumDaysMeasure, SumValueMeasure
 
 from .figures import Figure, count_figure, mean_figure, rate_figure
 
@@ -27,7 +27,12 @@ __all__ = [
 RoundSet = Sequence[tuple[QuerySpec, MergedResult]]
 """The indicators of one round: each spec with its merged result."""
 
-DIMENSION_LABELS = {"year": "Year", "sex": "Sex", "age_band": "Age band"}
+DIMENSION_LABELS = {
+    "year": "Year",
+    "sex": "Sex",
+    "age_band": "Age band",
+    "maternal_age_band": "Mother's age band",
+}
 SEX_LABELS = {"F": "female", "M": "male", "U": "unknown"}
 NOT_IN_AREA = "no provider in this area took part in this query"
 _STAY = ("visit_start_date", "visit_end_date")
@@ -51,6 +56,8 @@ def columns(spec: QuerySpec, measures: Sequence[MeasureDef]) -> dict[str, Any]:
     for m in measures:
         if m.parent is None:
             continue
+        squares: str | None = None
+        unit = "days"
         if m.kind == "count":
             kind, label, order = "rate", "Rate (95% CI)", [m.name, m.parent]
         else:
@@ -58,11 +65,20 @@ def columns(spec: QuerySpec, measures: Sequence[MeasureDef]) -> dict[str, Any]:
             stay = isinstance(source, SumDaysMeasure) and (source.from_, source.to) == _STAY
             kind, label = "mean", "Mean length of stay (days)" if stay else "Mean days per unit"
             order = [m.parent, m.name]  # how many, then their total, then the mean
+            if isinstance(source, SumValueMeasure):
+                if source.squared:
+                    continue  # a sum of squares only widens its sum's mean into an interval
+                unit = ""
+                label = "Mean change (95% CI)" if source.change else "Mean (95% CI)"
+                squares = _squares_of(spec, source)
+                order += [squares] if squares else []
         return {
             "figure": kind,
             "figure_label": label,
             "top": m.name,
             "bottom": m.parent,
+            "squares": squares,
+            "unit": unit,
             "columns": [{"name": n, "label": labels[n]} for n in order],
         }
     return {
@@ -84,7 +100,14 @@ def row_data(
     if shape["figure"] == "rate":
         figure = rate_figure(known.get(shape["top"]), known.get(shape["bottom"]), reason)
     elif shape["figure"] == "mean":
-        figure = mean_figure(known.get(shape["top"]), known.get(shape["bottom"]), reason)
+        squares = known.get(shape["squares"]) if shape.get("squares") else None
+        figure = mean_figure(
+            known.get(shape["top"]),
+            known.get(shape["bottom"]),
+            reason,
+            squares=squares,
+            unit=shape.get("unit", "days"),
+        )
     return {"label": label, "counts": counts, "figure": figure}
 
 
@@ -122,6 +145,21 @@ def indicator_data(spec: QuerySpec, merged: MergedResult, group: MergedGroup | N
     rows = [out["overall"], *(r for b in out["breakdowns"] for r in b["rows"])]
     out["incomplete"] = any(_incomplete(r) for r in rows)
     return out
+
+
+def _squares_of(spec: QuerySpec, total: SumValueMeasure) -> str | None:
+    """Return the measure summing the squares of what ``total`` sums, if the spec has one."""
+    term = total.model_dump(include={"value", "change"})
+    return next(
+        (
+            m.name
+            for m in spec.measures
+            if isinstance(m, SumValueMeasure)
+            and m.squared
+            and m.model_dump(include={"value", "change"}) == term
+        ),
+        None,
+    )
 
 
 def _incomplete(row: dict[str, Any]) -> bool:

@@ -31,7 +31,9 @@ from protocol import (
 )
 
 from ..aggregation.services import group_totals
-from ..merge.model import NATIONAL, ExactTotals, GroupId
+from ..cycles.models import CycleRound
+from ..cycles.services import action_view, list_actions
+from ..merge.model import NATIONAL, ExactTotals, GroupId, MergedResult
 from ..merge.services import merge
 from ..merge.validate import validate_result
 from ..registry.models import Region
@@ -39,6 +41,7 @@ from ..registry.services import memberships
 from ..rounds.services import list_rounds, round_results, round_status
 from .history import earlier_releases, record_releases
 from .services import write_factsheets
+from .trends import SeriesRound
 
 __all__ = ["latest_rounds", "protected_tables", "publish_factsheets"]
 
@@ -117,6 +120,28 @@ def _shown_years(
     return [key for key in cells if key[at] is None or first <= key[at] <= last]
 
 
+def _merged(
+    session: Session, round_id: int, members: Any, progress: Callable[[str], None] | None
+) -> tuple[QuerySpec, MergedResult] | None:
+    """Protect one round's group tables and merge it; None when it has no result or cannot
+    be proven safe beside what was published before."""
+    spec, results = round_results(session, round_id)
+    if not results:
+        return None
+    k = round_status(session, round_id)["min_cell"]
+    try:
+        tables, summed = protected_tables(session, round_id, spec, results, k)
+    except DisclosureError as exc:
+        # Fail closed: a round that cannot be proven safe beside what was published
+        # before is left out (its earlier pages stay as they were).
+        log.error("round %d (%s) not published: %s", round_id, spec.id, exc)
+        return None
+    merged = merge(spec, results, members, group_tables=tables, summed=summed, min_cell=k)
+    if progress is not None:
+        progress(f"round {round_id} ({spec.id}): group tables protected and merged")
+    return spec, merged
+
+
 def publish_factsheets(
     session: Session,
     out_dir: Path,
@@ -125,27 +150,32 @@ def publish_factsheets(
     title: str = "lhs factsheets",
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Merge the given rounds (default: the latest per query) and write every factsheet;
-    ``progress`` is told each round's protection, as a line, when it is done."""
+    """Merge the given rounds (default: the latest per query) and every cycle's rounds, and
+    write every factsheet; ``progress`` is told each round's protection, as a line."""
     ids = list(round_ids) if round_ids else latest_rounds(session)
     members = memberships(session)
-    round_set = []
-    for round_id in ids:
-        spec, results = round_results(session, round_id)
-        if not results:
-            continue
-        k = round_status(session, round_id)["min_cell"]
-        try:
-            tables, summed = protected_tables(session, round_id, spec, results, k)
-        except DisclosureError as exc:
-            # Fail closed: a round that cannot be proven safe beside what was published
-            # before is left out (its earlier pages stay as they were).
-            log.error("round %d (%s) not published: %s", round_id, spec.id, exc)
-            continue
-        merged = merge(spec, results, members, group_tables=tables, summed=summed, min_cell=k)
-        round_set.append((spec, merged))
-        if progress is not None:
-            progress(f"round {round_id} ({spec.id}): group tables protected and merged")
+    cycle_rounds = list(
+        session.scalars(sa.select(CycleRound).order_by(CycleRound.period_start, CycleRound.id))
+    )
+    merged: dict[int, tuple[QuerySpec, MergedResult]] = {}
+    # Oldest round first: each is protected beside everything published before it.
+    for round_id in sorted(set(ids) | {r.round_id for r in cycle_rounds}):
+        done = _merged(session, round_id, members, progress)
+        if done is not None:
+            merged[round_id] = done
+    round_set = [merged[i] for i in ids if i in merged]
+    series: dict[str, list[SeriesRound]] = {}
+    for row in cycle_rounds:
+        if row.round_id in merged:
+            spec, result = merged[row.round_id]
+            series.setdefault(spec.id, []).append(
+                SeriesRound(
+                    row.cycle.name, row.period_start, row.period_end, row.round_id, spec, result
+                )
+            )
+    actions = [action_view(a) for a in list_actions(session)]
     names = {(r.kind, r.code): r.name for r in session.scalars(sa.select(Region))}
     names[("national", NATIONAL)] = NATIONAL_NAME
-    return write_factsheets(out_dir, round_set, title=title, area_names=names)
+    return write_factsheets(
+        out_dir, round_set, title=title, area_names=names, series=series, actions=actions
+    )

@@ -1,4 +1,4 @@
-"""Serve published factsheets to anyone: the static HTML pages and their JSON twins.
+"""Serve published factsheets to anyone: the static HTML pages, their JSON twins and PDFs.
 
 The pages are files ``write_factsheets`` wrote into the folder named by the
 ``LHS_FACTSHEETS_DIR`` app setting (default: ``<instance folder>/factsheets``).
@@ -28,8 +28,8 @@ def factsheets_dir() -> Path:
 @bp.get("/", defaults={"path": "index.html"})
 @bp.get("/<path:path>")
 def page(path: str) -> Response:
-    """Serve one factsheet page or JSON twin; anything else is not found."""
-    if not path.endswith((".html", ".json")):
+    """Serve one factsheet page, JSON twin or PDF; anything else is not found."""
+    if not path.endswith((".html", ".json", ".pdf")):
         abort(404)
     # send_from_directory refuses any path that would leave the folder.
     response = send_from_directory(factsheets_dir(), path, max_age=300)

@@ -8,6 +8,7 @@ round (the recurring cycle); a rejection is final (submit a new version instead)
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -35,7 +36,17 @@ from ..rounds.models import Round
 from ..rounds.services import open_round
 from .models import STATUSES, Decision, Spec
 
-__all__ = ["approve", "find_spec", "list_specs", "reject", "spec_view", "submit"]
+__all__ = [
+    "approval_status",
+    "approve",
+    "find_spec",
+    "list_specs",
+    "previous_version",
+    "reject",
+    "spec_view",
+    "submit",
+    "version_diff",
+]
 
 _REF = re.compile(r"^(sha256:)?[0-9a-f]{6,64}$")
 
@@ -265,3 +276,62 @@ def spec_view(spec: Spec, *, full: bool = False) -> dict[str, Any]:
             for d in spec.decisions
         ]
     return view
+
+
+def previous_version(session: Session, spec: Spec, viewer: User) -> Spec | None:
+    """Return the previous submission under this query id that the viewer may read, or None."""
+    # The highest lower version; else an earlier submission of the same version.
+    query = (
+        sa.select(Spec)
+        .where(
+            Spec.query_id == spec.query_id,
+            Spec.id != spec.id,
+            sa.or_(
+                Spec.version < spec.version,
+                sa.and_(Spec.version == spec.version, Spec.id < spec.id),
+            ),
+        )
+        .order_by(Spec.version.desc(), Spec.id.desc())
+        .limit(1)
+    )
+    if viewer.role not in CAN_READ_ALL:
+        # Another researcher's text under the same id stays theirs.
+        query = query.where(Spec.submitted_by_id == viewer.id)
+    return session.scalar(query)
+
+
+def version_diff(session: Session, spec: Spec, viewer: User) -> tuple[Spec | None, list[str]]:
+    """Return the previous version of a spec and the unified diff of its text to this one."""
+    before = previous_version(session, spec, viewer)
+    if before is None:
+        return None, []
+    lines = difflib.unified_diff(
+        before.yaml.splitlines(),
+        spec.yaml.splitlines(),
+        fromfile=f"{before.query_id} v{before.version}",
+        tofile=f"{spec.query_id} v{spec.version}",
+        lineterm="",
+    )
+    return before, list(lines)
+
+
+def approval_status(spec: Spec, user: User, needed: int) -> dict[str, Any]:
+    """Return a spec's approvals since its last round, those needed, and what ``user`` may do."""
+    # ``blocked`` names why the user may not approve now: role, rejected, four_eyes or
+    # already_approved; None when they may.
+    waiting = pending_approvals(spec)
+    blocked = None
+    if user.role not in CAN_DECIDE:
+        blocked = "role"
+    elif spec.status == "rejected":
+        blocked = "rejected"
+    elif spec.submitted_by_id == user.id:
+        blocked = "four_eyes"
+    elif any(d.decided_by_id == user.id for d in waiting):
+        blocked = "already_approved"
+    return {
+        "given": [d.decided_by.name for d in waiting],
+        "needed": needed,
+        "blocked": blocked,
+        "may_reject": blocked is None and spec.status == "submitted",
+    }

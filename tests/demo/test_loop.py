@@ -94,12 +94,38 @@ def test_demo_writes_every_level_and_the_benchmark(demo: Path) -> None:
         assert (demo / "nodes" / provider.node_id / "extract" / "person.parquet").is_file()
 
 
+def test_the_cycle_shows_three_periods_and_the_action_marker(demo: Path) -> None:
+    out = demo / "factsheets"
+    sheet = json.loads((out / "network" / "npz-groningen.json").read_text())
+    found = next(i for i in sheet["indicators"] if i["id"] == "hospital_admission_last_30d")
+    assert [p["scope"] for p in found["trend"]] == [2022, 2023, 2024]
+    assert [a["marker"] for a in found["actions"]] == ["A1"]
+    html = (out / "network" / "npz-groningen.html").read_text()
+    assert 'id="hospital_admission_last_30d-trend-action-1"' in html
+    assert 'data-chart="hospital_admission_last_30d-trend"' in html and 'lang="nl"' in html
+    # The trend's points are the year rows of the same tables.
+    years = {
+        r["label"]: r["figure"]
+        for b in found["breakdowns"]
+        for r in b["rows"]
+        if b["dimension"] == "year"
+    }
+    assert all(p["row"]["figure"] == years[str(p["scope"])] for p in found["trend"])
+    action = json.loads((out / "actions" / "1.json").read_text())
+    assert action["indicators"][0]["before"]["row"]["label"] == "2022"
+    assert (out / "pdf" / "pack-umcg.pdf").read_bytes().startswith(b"%PDF")
+    assert (out / "en" / "pdf" / "network-npz-groningen.pdf").read_bytes().startswith(b"%PDF")
+    index = json.loads((out / "index.json").read_text())
+    assert index["cycles"][0]["periods"] == ["2022-01-01", "2023-01-01", "2024-01-01"]
+
+
 def test_each_node_polled_three_times_and_logged_it(demo: Path) -> None:
     for provider in PROVIDERS:
         log = (demo / "nodes" / provider.node_id / "serve.log").read_text(encoding="utf-8")
         cycles = [line for line in log.splitlines() if "node.agent: cycle: " in line]
         assert len(cycles) == 3, log
-        assert "2 run; 2 uploaded" in cycles[0]
+        # The two specs, and the yearly cycle's three rounds of one of them.
+        assert "5 run; 5 uploaded" in cycles[0]
         assert all("aggregation message(s) sent" in line for line in cycles[1:])
 
 

@@ -12,12 +12,12 @@ from coordinator.aggregation.models import AggMessage
 from coordinator.aggregation.services import group_totals
 from coordinator.db import session_scope
 from coordinator.registry.services import add_organisation
-from demo.synth import generate
-from node.agent import Agent, enrol
+from node.agent import Agent
 from node.config import load_config
 from node.runner import fetch_finest
 from node.sources import open_source
 from protocol import Cube, measure_defs, parse_spec
+from tests.agents import enrolled_config, small_extracts
 from tests.coordinator.coord_world import LIBRARY, World
 
 SPEC = (LIBRARY / "palliative" / "opioid_last_90d.yaml").read_text()
@@ -27,12 +27,9 @@ NODES = {"zh-a": "Ziekenhuis A", "zh-b": "Ziekenhuis B", "zh-c": "Ziekenhuis C"}
 @pytest.fixture(scope="module")
 def extracts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A small synthetic extract per node."""
-    root = tmp_path_factory.mktemp("agg-extracts")
-    out = {}
-    for i, node_id in enumerate(NODES):
-        out[node_id] = root / node_id
-        generate(700 + 300 * i, seed=20 + i, out=out[node_id], fmt="parquet")
-    return out
+    return small_extracts(
+        tmp_path_factory.mktemp("agg-extracts"), list(NODES), persons=700, seed=20
+    )
 
 
 @pytest.fixture
@@ -44,14 +41,8 @@ def agents(
         add_organisation(session, "Ziekenhuis C", {"network": "NPZ-A"})
     out = {}
     for node_id, org in NODES.items():
-        path = tmp_path / node_id / "node.yaml"
-        path.parent.mkdir()
-        path.write_text(
-            f"coordinator: {live_url}\nnode_id: {node_id}\ndata: {extracts[node_id]}\n"
-            "keys: keys\nstate: state\nmin_cell: 10\npolicy:\n  auto_run_library: true\n",
-            encoding="utf-8",
-        )
-        enrol(load_config(path), world.code(node_id, org))
+        code = world.code(node_id, org)
+        path = enrolled_config(tmp_path / node_id, live_url, node_id, extracts[node_id], code)
         out[node_id] = Agent(load_config(path))
     yield out
     for agent in out.values():

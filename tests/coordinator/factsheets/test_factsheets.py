@@ -134,7 +134,7 @@ class Cells(HTMLParser):
 
 def numbers(text: str) -> list[float]:
     """Return the numbers shown in a cell's text, ignoring the 95 of "95% CI"."""
-    found = re.findall(r"\d[\d,]*(?:\.\d+)?", text.replace("95% CI", ""))
+    found = re.findall(r"\d[\d,]*(?:\.\d+)?", re.sub(r"95% CI|95%-BI", "", text))
     return [float(n.replace(",", "")) for n in found]
 
 
@@ -154,15 +154,22 @@ def _rows(page: dict):
                 yield ind, breakdown["dimension"], row
 
 
-def _check_row(cells: dict, row_id: str, columns: list[dict], row: dict) -> None:
+WORDS = {"en": ("withheld", "incomplete"), "nl": ("niet getoond", "onvolledig")}
+"""How a page says withheld and incomplete, by language."""
+
+
+def _check_row(
+    cells: dict, row_id: str, columns: list[dict], row: dict, locale: str = "en"
+) -> None:
+    withheld, incomplete = WORDS[locale]
     for col in columns:
         figure, text = row["counts"][col["name"]], cells[(row_id, col["name"])]
         assert numbers(text) == expected(figure), (row_id, col["name"], text, figure)
-        assert ("withheld" in text) == (figure["status"] == "withheld")
+        assert (withheld in text) == (figure["status"] == "withheld")
     if row["figure"] is not None:
         text = cells[(row_id, "figure")]
         assert numbers(text) == expected(row["figure"]), (row_id, text, row["figure"])
-        assert ("incomplete" in text) == (row["figure"]["status"] == "incomplete")
+        assert (incomplete in text) == (row["figure"]["status"] == "incomplete")
 
 
 def test_a_value_the_group_table_withholds_reads_withheld(site) -> None:
@@ -181,7 +188,7 @@ def test_a_value_the_group_table_withholds_reads_withheld(site) -> None:
     }
     assert overall["figure"] == {"status": "withheld", "reason": "to protect small numbers"}
     parser = Cells()
-    parser.feed((out / "national" / "NL.html").read_text())
+    parser.feed((out / "en" / "national" / "NL.html").read_text())
     row = f"{RATE.id}|all|All"
     assert parser.cells[(row, "numerator")] == "withheld: to protect small numbers"
     assert parser.cells[(row, "figure")] == "withheld: to protect small numbers"
@@ -192,9 +199,12 @@ def test_every_page_has_a_json_twin_and_the_index_links_them_all(site) -> None:
     assert all(p.exists() for p in paths)
     htmls = {p for p in paths if p.suffix == ".html"}
     assert {p.with_suffix(".json") for p in htmls} == {p for p in paths if p.suffix == ".json"}
-    index = (out / "index.html").read_text()
-    linked = {(out / href).resolve() for href in re.findall(r'href="([^"#]+)"', index)}
-    assert {p.resolve() for p in paths} - {(out / "index.html").resolve()} <= linked
+    for folder in (out, out / "en"):  # Dutch, and the English copy under en/
+        index = (folder / "index.html").read_text()
+        linked = {(folder / href).resolve() for href in re.findall(r'href="([^"#]+)"', index)}
+        pages = {p.resolve() for p in paths if p.parent.is_relative_to(folder)}
+        pages -= {p.resolve() for p in paths if folder == out and p.is_relative_to(out / "en")}
+        assert pages - {(folder / "index.html").resolve()} <= linked
     assert all(p.resolve().is_relative_to(out.resolve()) for p in paths)  # "B/../x" stays inside
     assert (out / "network" / "B-x.html").exists()
 
@@ -204,21 +214,21 @@ def test_html_shows_exactly_the_numbers_of_its_json_twin(site) -> None:
     pages = [p for p in paths if p.suffix == ".html" and p.name != "index.html"]
     checked = 0
     for html in pages:
+        locale = "en" if "en" in html.parts else "nl"
         page = json.loads(html.with_suffix(".json").read_text())
         parser = Cells()
         parser.feed(html.read_text())
         if page["kind"] == "factsheet":
             for ind, section, row in _rows(page):
-                _check_row(
-                    parser.cells, f"{ind['id']}|{section}|{row['label']}", ind["columns"], row
-                )
+                row_id = f"{ind['id']}|{section}|{row['label']}"
+                _check_row(parser.cells, row_id, ind["columns"], row, locale)
                 checked += 1
             for ind in page["indicators"]:
                 assert parser.cells[(ind["id"], "providers")] == str(ind["providers"])
         else:
             for row in page["providers"]:
                 row_id = f"{page['id']}|provider|{row['node']}"
-                _check_row(parser.cells, row_id, page["columns"], row)
+                _check_row(parser.cells, row_id, page["columns"], row, locale)
                 position = parser.cells[(row_id, "position")]
                 assert numbers(position)[:1] == ([row["position"]] if row["position"] else [])
                 checked += 1
@@ -240,7 +250,7 @@ def test_intervals_are_ranges_marked_incomplete(site) -> None:
     }
     assert female["figure"]["status"] == "incomplete"
     assert rate["incomplete"] is True
-    html = (out / "national" / "NL.html").read_text()
+    html = (out / "en" / "national" / "NL.html").read_text()
     assert "120–135" in html and "Incomplete: a range means" in html
     los = page["indicators"][1]
     assert los["figure"] == "mean" and los["figure_label"] == "Mean length of stay (days)"
@@ -262,7 +272,7 @@ def test_exact_rates_carry_a_wilson_interval(site) -> None:
         "ci_low_pct": round(100 * low, 1),
         "ci_high_pct": round(100 * high, 1),
     }
-    html = (out / "network" / "A.html").read_text()
+    html = (out / "en" / "network" / "A.html").read_text()
     assert '54.0% <span class="ci">(95% CI 44.3%–63.4%)</span>' in html
     low, high = wilson(10, 100)
     assert (round(low, 4), round(high, 4)) == (0.0552, 0.1744)
@@ -274,7 +284,7 @@ def test_groups_with_fewer_than_3_providers_say_withheld_not_zero(site) -> None:
     for ind in page["indicators"]:
         assert ind["withheld"] == FEWER_THAN_3 and ind["overall"] is None
         assert ind["providers"] == 2
-    html = (out / "network" / "B-x.html").read_text()
+    html = (out / "en" / "network" / "B-x.html").read_text()
     assert html.count(f"Withheld: {FEWER_THAN_3}.") == 2
     assert "data-row" not in html
 
@@ -290,7 +300,7 @@ def test_benchmark_ranks_published_providers_and_withholds_the_rest(site) -> Non
     assert [r["node"] for r in page["providers"]] == ["n2", "n4", "n3", "n1", "n5"]
     assert [r["position"] for r in page["providers"]] == [1, 1, 3, 4, None]
     assert page["ranked"] == 4
-    html = (out / "benchmark" / "opioid_last_90d.html").read_text()
+    html = (out / "en" / "benchmark" / "opioid_last_90d.html").read_text()
     parser = Cells()
     parser.feed(html)
     withheld = parser.cells[("opioid_last_90d|provider|n5", "figure")]
@@ -330,10 +340,11 @@ def test_unbounded_ranges_and_areas_without_answers() -> None:
     total = rate["overall"]["counts"]["denominator"]
     assert total == {"status": "incomplete", "low": 235, "high": None, "suppressed_at": 1}
     parser = Cells()
-    parser.feed(render_html(page))
+    parser.feed(render_html(page, locale="en"))
     text = parser.cells[(f"{RATE.id}|all|All", "denominator")]
     assert text == "at least 235"
-    assert f"Withheld: {NOT_IN_AREA}." in render_html(page)
+    assert f"Withheld: {NOT_IN_AREA}." in render_html(page, locale="en")
+    assert "Niet getoond: geen zorgaanbieder in dit gebied" in render_html(page)
 
 
 def test_the_blueprint_serves_pages_and_twins_and_nothing_else(site) -> None:

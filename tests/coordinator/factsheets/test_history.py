@@ -25,8 +25,9 @@ from coordinator.factsheets.history import Earlier, cell_name
 from coordinator.factsheets.models import GroupRelease
 from coordinator.registry.services import add_organisation
 from demo.synth import generate
-from node.agent import Agent, enrol
+from node.agent import Agent
 from node.config import load_config
+from tests.agents import enrolled_config
 from tests.coordinator.coord_world import World
 from tests.reference import load_extract
 from tests.release_attacker import cancer_decedents
@@ -88,15 +89,8 @@ def configs(world: World, live_url: str, extracts, tmp_path: Path) -> Iterator[d
         add_organisation(session, "Ziekenhuis C", {"network": "NPZ-A"})
     out = {}
     for node_id, org in NODES.items():
-        path = tmp_path / node_id / "node.yaml"
-        path.parent.mkdir()
-        path.write_text(
-            f"coordinator: {live_url}\nnode_id: {node_id}\ndata: {extracts['before'][node_id]}\n"
-            "keys: keys\nstate: state\nmin_cell: 10\npolicy:\n  auto_run_library: true\n",
-            encoding="utf-8",
-        )
-        enrol(load_config(path), world.code(node_id, org))
-        out[node_id] = path
+        data, code = extracts["before"][node_id], world.code(node_id, org)
+        out[node_id] = enrolled_config(tmp_path / node_id, live_url, node_id, data, code)
     yield out
 
 

@@ -1,0 +1,1 @@
+"""Recurring cycles of library specs, opened on schedule, and improvement actions."""
