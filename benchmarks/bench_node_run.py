@@ -11,9 +11,11 @@ that counts the finest cells) and the hand-written SQL (finest cells and every m
 Runs alternate (run, query, hand, run, ...), each in a fresh process, so each pays its own
 start-up; wall time and peak RSS come from the operating system (wait4). Then the compiled
 query and the hand SQL alternate inside one process, without start-up: the engine's own ratio.
-Last, where a run's time goes: Python starting and importing what `lhs node run` imports (a
+Then where a run's time goes: Python starting and importing what `lhs node run` imports (a
 fresh process), counting, the persons behind each cell, and protecting the six cubes on one
-thread and side by side (medians of the repeats).
+thread and side by side (medians of the repeats). With ``--areas``, last, the counting of
+each named library area's specs beside the palliative ones (``--areas birth_care knee ckd
+colorectal``).
 """
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ json.dump([list(map(str, r)) for r in rows], open(sys.argv[2], "w"))
 def ensure_extract(persons: int) -> Path:
     """Generate (once) a Parquet extract of ``persons`` persons under benchmarks/data."""
     folder = DATA / f"p{persons}"
-    if not (folder / "person.parquet").exists():
+    # An extract written before the measurement and observation tables existed is written again.
+    if not (folder / "measurement.parquet").exists():
         started = time.perf_counter()
         subprocess.run(
             [
@@ -248,6 +251,28 @@ def phases(persons: int, repeat: int) -> dict[str, float]:
     return {name: statistics.median(times) for name, times in found.items()}
 
 
+def counting(persons: int, repeat: int, areas: list[str]) -> dict[str, tuple[int, float]]:
+    """Time counting each library area's specs in one process: (specs, median seconds)."""
+    from node.runner import fetch_finest
+    from node.sources import open_source
+    from protocol import load_spec
+    from queries import library_paths
+
+    source = open_source(str(ensure_extract(persons)))
+    out = {}
+    for area in areas:
+        specs = [load_spec(p) for p in library_paths() if p.parent.name == area]
+        if not specs:
+            raise SystemExit(f"no library area {area!r}")
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            fetch_finest(specs, source)
+            times.append(time.perf_counter() - started)
+        out[area] = (len(specs), statistics.median(times))
+    return out
+
+
 def check_same_totals(lhs_file: Path, query_file: Path, hand_file: Path) -> None:
     """Check both sides count the same national totals, so the race is fair."""
     lhs = json.loads(lhs_file.read_text())
@@ -285,6 +310,9 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scaling", type=int, nargs="*", help="several sizes, one row each")
+    parser.add_argument(
+        "--areas", nargs="*", default=[], help="also time counting these library areas' specs"
+    )
     args = parser.parse_args()
     os.chdir(HERE.parent)
     sizes = args.scaling or [args.persons]
@@ -306,6 +334,12 @@ def main() -> None:
     for n in sizes:
         parts = phases(n, args.repeat)
         print(f"{n:>11,} " + ", ".join(f"{name} {s:.2f}" for name, s in parts.items()), flush=True)
+    if args.areas:
+        print("\ncounting each area's specs in one process (seconds, median):")
+        for n in sizes:
+            timed_areas = counting(n, args.repeat, ["palliative", *args.areas])
+            cells = (f"{area} ({k} specs) {s:.2f}" for area, (k, s) in timed_areas.items())
+            print(f"{n:>11,} " + ", ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -95,10 +95,19 @@ PROVIDERS = (
     DemoProvider("treant", "Treant Zorggroep", "npz-drenthe-zuidoost", 1.2, 1.1),
     DemoProvider("rode-kruis", "Rode Kruis Ziekenhuis Emmen", "npz-drenthe-zuidoost", 0.7, 1.15),
     DemoProvider("huisartsen-emmen", "Huisartsen Emmen", "npz-drenthe-zuidoost", 0.5, 0.85),
+    # Birth care: two midwife practices and a maternity ward (their extracts are synthetic
+    # populations like the others, so they count the other domains too).
+    DemoProvider(
+        "verloskunde-groningen", "Verloskundigenpraktijk Groningen-Stad", "npz-groningen", 0.3, 0.9
+    ),
+    DemoProvider("verloskunde-emmen", "Verloskundigen Emmen", "npz-drenthe-zuidoost", 0.3, 1.05),
+    DemoProvider(
+        "geboortecentrum-assen", "Geboortecentrum Wilhelmina Assen", "npz-drenthe-noord", 0.4, 1.0
+    ),
 )
 
 
-DEMO_AREAS = ("palliative", "hip_fracture")
+DEMO_AREAS = ("palliative", "hip_fracture", "birth_care")
 """The library areas ``lhs demo`` runs by default (``--spec`` names any spec or area)."""
 
 CYCLE_QUERIES = ("hospital_admission_last_30d",)
