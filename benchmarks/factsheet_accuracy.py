@@ -100,6 +100,8 @@ def national_ceiling(workdir: Path, hand: Hand, counts_of: dict) -> tuple[int, i
         bench = json.loads((workdir / "factsheets" / "benchmark" / f"{indicator}.json").read_text())
         parents = {m.name: m.parent for m in measure_defs(load_spec(_path(indicator)))}
         for name in counts_of[indicator]:
+            if name not in found["overall"]["counts"]:
+                continue  # a count this page does not show (e.g. beside a mean) loses nothing
             public_top = all(
                 p["counts"].get(name, {}).get("status") == "exact" for p in bench["providers"]
             )

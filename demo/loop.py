@@ -107,7 +107,7 @@ PROVIDERS = (
 )
 
 
-DEMO_AREAS = ("palliative", "hip_fracture", "birth_care")
+DEMO_AREAS = ("palliative", "hip_fracture", "birth_care", "knee", "ckd", "colorectal")
 """The library areas ``lhs demo`` runs by default (``--spec`` names any spec or area)."""
 
 CYCLE_QUERIES = ("hospital_admission_last_30d",)

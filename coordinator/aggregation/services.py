@@ -83,11 +83,14 @@ def round_layout(spec: QuerySpec, results: dict[str, Any]) -> dict[str, Any]:
     spans = [r["years"] for r in _taking_part(results).values() if r.get("years")]
     years = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
     domains = dimension_domains(spec.dimensions, years)
-    return {
+    defs = measure_defs(spec)
+    layout = {
         "dimensions": list(spec.dimensions),
-        "measures": [m.name for m in measure_defs(spec)],
+        "measures": [m.name for m in defs],
         "cells": [list(key) for key in shown_keys(spec.dimensions, domains)],
     }
+    signed = [m.name for m in defs if m.signed]
+    return {**layout, "signed": signed} if signed else layout
 
 
 def _new_attempt(
@@ -319,6 +322,8 @@ def group_totals(
     ).all()
     out = {}
     for row in done:
-        cells = unflatten_vector(json.loads(row.layout), json.loads(row.totals or "[]"))
-        out[(row.level, row.area)] = (tuple(json.loads(row.members)), cells)
+        members = tuple(json.loads(row.members))
+        totals = json.loads(row.totals or "[]")
+        cells = unflatten_vector(json.loads(row.layout), totals, len(members))
+        out[(row.level, row.area)] = (members, cells)
     return out

@@ -95,7 +95,7 @@ class NodeCube:
         """Return the feasible interval of every suppressed value of this cube."""
         return suppressed_bounds(self.cube)
 
-    def contribution(self, key: Key, measure: str) -> tuple[int, float, bool]:
+    def contribution(self, key: Key, measure: str) -> tuple[float, float, bool]:
         """Return (low, high, suppressed) of one value; a cell outside the node's grid is 0."""
         if self.scope == HEADLINE and any(v is not None for v in key):
             return self._breakdown(key, measure)
@@ -109,9 +109,11 @@ class NodeCube:
         low, high = self.bounds[(key, measure)]
         return low, high, True
 
-    def _breakdown(self, key: Key, measure: str) -> tuple[int, float, bool]:
+    def _breakdown(self, key: Key, measure: str) -> tuple[float, float, bool]:
         # A headline bounds each breakdown by its overall value, no closer: the years the
         # node counted units in are the coordinator's to lay out sums, never a page's.
+        if any(m.signed for m in self.cube.measures if m.name == measure):
+            return -math.inf, math.inf, True  # a sum of changes: any part may be negative
         _, high, _ = self.contribution((None,) * len(key), measure)
         return (0, 0, False) if high == 0 else (0, high, True)
 
@@ -130,6 +132,15 @@ class MergedValue:
     def withheld(cls) -> MergedValue:
         """Return a value the group table's protection withheld."""
         return cls(0, math.inf, 0, "withheld")
+
+    @classmethod
+    def summed(
+        cls, low: float, high: float, suppressed_at: int, source: Source = "nodes"
+    ) -> MergedValue:
+        """Return a sum of contributions; one unbounded below (a signed sum) says nothing."""
+        if math.isinf(low):
+            return cls.withheld()
+        return cls(int(low), high, suppressed_at, source)
 
     @property
     def exact(self) -> bool:

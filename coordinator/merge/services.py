@@ -10,6 +10,7 @@ interval.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -145,12 +146,13 @@ def _sum(nodes: list[NodeCube], key: Key, measures: list[str]) -> dict[str, Merg
     """Return a cell's values summed over what each node published: exact, or an interval."""
     values: dict[str, MergedValue] = {}
     for name in measures:
-        low, hidden = 0, 0
-        high: float = 0  # stays a whole number unless a node's bound is unbounded
+        hidden = 0
+        low: float = 0  # both stay whole numbers unless a node's bound is unbounded
+        high: float = 0
         for node in nodes:
             lo, hi, suppressed = node.contribution(key, name)
             low, high, hidden = low + lo, high + hi, hidden + suppressed
-        values[name] = MergedValue(low, high, hidden)
+        values[name] = MergedValue.summed(low, high, hidden)
     return values
 
 
@@ -173,12 +175,17 @@ def _with_table(
             continue
         # The members' own publications bound the truth; a total outside them is corrupt.
         low, high = bounds[name].low, bounds[name].high
+        if bounds[name].source == "withheld":
+            low = -math.inf  # a signed sum: the members' publications bound nothing
         if not low <= total <= high:
             raise MergeInputError(
                 f"the group table's {name} {total} in {group} cell {key!r} lies outside"
                 f" [{low}, {high}] that its members' publications allow"
             )
-        out[name] = MergedValue(
+        if added.source == "withheld":
+            out[name] = MergedValue.withheld()  # a signed sum no member outside bounds
+            continue
+        out[name] = MergedValue.summed(
             total + added.low, total + added.high, added.suppressed_at, "group_table"
         )
     return out

@@ -76,12 +76,15 @@ def _cube(agent: Agent, request: AggRequest) -> dict[str, Any]:
         same = layout_hash(layout) == request.payload.get("layout_hash")  # type: ignore[arg-type]
         fits = layout["dimensions"] == cube["dimensions"]  # type: ignore[index]
         fits = fits and layout["measures"] == cube["measures"]  # type: ignore[index]
-        if same and fits:
-            flatten_cells(layout, cube["cells"])  # type: ignore[arg-type]
+        cells = cube["cells"]
+        vector = flatten_cells(layout, cells) if same and fits else []  # type: ignore[arg-type]
     except (ProtocolError, KeyError, TypeError) as exc:
         raise _Refused(
             "layout_mismatch", f"the layout does not fit this node's cube: {exc}"
         ) from None
+    if min(vector, default=0) < 0:
+        # Only a measure the layout marks signed may be negative, and it goes in shifted.
+        raise _Refused("layout_mismatch", "the layout does not mark a negative measure signed")
     if not (same and fits):
         raise _Refused("layout_mismatch", "the layout's hash, dimensions or measures differ")
     return cube

@@ -27,7 +27,7 @@ __all__ = ["Bound", "PublishedCube", "attacker_system", "count_targets", "suppre
 
 Entry = tuple[Key, str]
 
-Bound = tuple[int, float]
+Bound = tuple[float, float]
 """``(low, high)`` of one suppressed value; ``high`` is ``math.inf`` when nothing caps it."""
 
 TOLERANCE = 1e-6
@@ -51,6 +51,7 @@ class PublishedCube:
         """Check published rows form a whole, consistent cube and return it."""
         dims, defs = tuple(dimensions), tuple(measures)
         names = [m.name for m in defs]
+        signed = {m.name: m.signed for m in defs}
         fields = {*dims, *names}
         cells: dict[Key, dict[str, int | None]] = {}
         for i, row in enumerate(rows):
@@ -73,11 +74,13 @@ class PublishedCube:
             values: dict[str, int | None] = {}
             for name in names:
                 value = row[name]
+                floor = -math.inf if signed[name] else 0
                 if value is not None and (
-                    isinstance(value, bool) or not isinstance(value, int) or value < 0
+                    isinstance(value, bool) or not isinstance(value, int) or value < floor
                 ):
+                    kind = "a whole number" if signed[name] else "a whole number >= 0"
                     raise DisclosureError(
-                        f"cell {key!r}: {name} must be a whole number >= 0 or null, not {value!r}"
+                        f"cell {key!r}: {name} must be {kind} or null, not {value!r}"
                     )
                 values[name] = value
             cells[key] = values
@@ -129,11 +132,15 @@ class PublishedCube:
 
 def attacker_system(cube: PublishedCube) -> tuple[list[Entry], LinearSystem]:
     """Return the suppressed entries and what is published about them, as a linear system."""
-    entries = cube.suppressed()
+    # A signed sum (of changes) is left out: nothing bounds it below, and no rule protects it.
+    signed = {m.name for m in cube.measures if m.signed}
+    entries = [e for e in cube.suppressed() if e[1] not in signed]
     variables = {e: i for i, e in enumerate(entries)}
     system = LinearSystem(len(variables))
     for total, parts in cube.relations():
         for m in cube.measures:
+            if m.signed:
+                continue
             row: dict[int, float] = {}
             rhs = 0.0
             for key, coef in ((total, -1.0), *((p, 1.0) for p in parts)):
@@ -176,7 +183,8 @@ def suppressed_bounds(cube: PublishedCube) -> dict[Entry, Bound]:
     """Return each suppressed value's feasible interval given everything published.
 
     The bounds are the attacker LP's exact minimum and maximum, rounded inwards
-    to whole numbers; a value nothing published caps gets ``math.inf`` above.
+    to whole numbers; a value nothing published caps gets ``math.inf`` above, and a
+    suppressed signed sum is unbounded both ways.
     """
     entries, system = attacker_system(cube)
     low, high = propagate_bounds(system)
@@ -184,13 +192,18 @@ def suppressed_bounds(cube: PublishedCube) -> dict[Entry, Bound]:
         _solve(system, low, high)
     except DisclosureError as exc:
         raise DisclosureError(f"the published values contradict each other ({exc})") from None
-    return {
+    bounds: dict[Entry, Bound] = {
         entry: (
             max(0, math.ceil(lo - TOLERANCE)),
             hi if math.isinf(hi) else math.floor(hi + TOLERANCE),
         )
         for entry, lo, hi in zip(entries, low, high, strict=True)
     }
+    signed = {m.name for m in cube.measures if m.signed}
+    for entry in cube.suppressed():
+        if entry[1] in signed:
+            bounds[entry] = (-math.inf, math.inf)
+    return bounds
 
 
 def propagate_bounds(system: LinearSystem, rounds: int = 100) -> tuple[list[float], list[float]]:

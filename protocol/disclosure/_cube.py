@@ -26,12 +26,14 @@ class MeasureDef:
     denominator).  ``kind="count"`` with a parent counts a subset of the
     parent's units (a numerator: ``0 <= value <= parent``).  ``kind="sum"`` is a
     sum over the units of ``parent`` (a count) and is published only where that
-    count is published.
+    count is published; a ``signed`` sum's terms may be negative (a change between
+    two values), so nothing bounds it below.
     """
 
     name: str
     kind: Literal["count", "sum"] = "count"
     parent: str | None = None
+    signed: bool = False
 
 
 @dataclass

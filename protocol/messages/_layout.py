@@ -9,6 +9,10 @@ measures in order::
 A layout lists only cells factsheets show (``shown_cell``): the overall value
 (every dimension ``null``) and one-way breakdowns.  A member refuses any other:
 a two-way total of its group is more than any page needs.
+
+Masks work on whole numbers from 0 to 2**63-1.  A measure the layout lists under
+``"signed"`` (a sum of changes, which may be negative) goes into the vector as its value
+plus ``SIGNED_OFFSET``; the group's sum comes back less that offset once per member.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from ..crypto import canonical_json
 from ..disclosure import Key, shown_cell
 from ..errors import AggregationError
 
-__all__ = ["flatten_cells", "layout_hash", "layout_keys", "unflatten_vector"]
+__all__ = ["SIGNED_OFFSET", "flatten_cells", "layout_hash", "layout_keys", "unflatten_vector"]
+
+SIGNED_OFFSET = 2**52
+"""Added to each value of a signed measure so it masks as a whole number >= 0; more than any
+node's sum of changes can be (values are at most 10**12), and 1,023 members' offsets still sum
+below 2**63."""
 
 
 def layout_hash(layout: Mapping[str, Any]) -> str:
@@ -64,16 +73,39 @@ def flatten_cells(layout: Mapping[str, Any], cells: Mapping[Key, Mapping[str, in
             if values is not None:
                 for i, value in enumerate(row):
                     values[i] += value
-    return [value for values in sums.values() for value in values]
+    shift = [SIGNED_OFFSET if m in _signed(layout) else 0 for m in measures]
+    out = []
+    for values in sums.values():
+        for value, offset in zip(values, shift, strict=True):
+            if offset and not -offset < value < offset:
+                raise AggregationError(f"a signed value of {value} is too large to mask")
+            out.append(value + offset)
+    return out
 
 
-def unflatten_vector(layout: Mapping[str, Any], vector: Sequence[int]) -> dict[Key, dict[str, int]]:
-    """Return the cells of a summed vector, by key and measure."""
+def unflatten_vector(
+    layout: Mapping[str, Any], vector: Sequence[int], members: int = 1
+) -> dict[Key, dict[str, int]]:
+    """Return the cells of a vector summed over ``members`` nodes, by key and measure."""
     keys, measures = layout_keys(layout), list(layout["measures"])
     if len(vector) != len(keys) * len(measures):
         raise AggregationError(f"a vector of {len(vector)} values does not fit the layout")
     width = len(measures)
+    shift = [members * SIGNED_OFFSET if m in _signed(layout) else 0 for m in measures]
     return {
-        key: dict(zip(measures, vector[i * width : (i + 1) * width], strict=True))
+        key: {
+            m: value - offset
+            for m, value, offset in zip(
+                measures, vector[i * width : (i + 1) * width], shift, strict=True
+            )
+        }
         for i, key in enumerate(keys)
     }
+
+
+def _signed(layout: Mapping[str, Any]) -> set[str]:
+    """Return the layout's signed measures (none if it names none)."""
+    signed = layout.get("signed", [])
+    if not isinstance(signed, list) or not set(signed) <= set(layout["measures"]):
+        raise AggregationError("the layout's signed measures must be some of its measures")
+    return set(signed)

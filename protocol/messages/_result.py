@@ -97,7 +97,11 @@ def measure_defs(spec: QuerySpec) -> tuple[MeasureDef, ...]:
             defs.append(MeasureDef(m.name, "count"))
         elif isinstance(m, UnitsWithMeasure | UnitsWithValueMeasure):
             defs.append(MeasureDef(m.name, "count", parent=denominator))
-        elif isinstance(m, SumDaysMeasure | SumValueMeasure):
+        elif isinstance(m, SumValueMeasure):
+            # A sum of changes may be negative; of squares or of chosen values it is not.
+            signed = m.change is not None and not m.squared
+            defs.append(MeasureDef(m.name, "sum", parent=denominator, signed=signed))
+        elif isinstance(m, SumDaysMeasure):
             defs.append(MeasureDef(m.name, "sum", parent=denominator))
     return tuple(defs)
 

@@ -165,6 +165,14 @@ _AGGREGATION: dict[str, Any] = {
             "layout": {
                 "type": "object",
                 "required": ["dimensions", "measures", "cells"],
+                "properties": {
+                    "signed": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Measures that may be negative (sums of changes), each"
+                        " value sent plus 2**52.",
+                    }
+                },
                 "description": (
                     "The cells summed: the overall value and every one-way breakdown"
                     " (null = every value), the cells factsheets show; measures per cell."

@@ -263,6 +263,47 @@ def test_a_headline_bounds_its_breakdowns_by_its_overall_value() -> None:
     assert empty.contribution((2020,), "numerator") == (0, 0, False)
 
 
+def test_a_sum_of_changes_is_exact_or_withheld_never_a_range() -> None:
+    knee = spec_with("knee_oks_change_1y", ["sex"])
+    # pairs, change_sum (signed), change_sum_squares, improved
+    results = {
+        "n1": headline(knee, (30, -40, 900, 10)),
+        "n2": headline(knee, (20, 60, 700, 12)),
+        "n3": headline(knee, (25, 5, 400, 11)),
+        "n4": published(
+            knee,
+            {
+                "F": (12, -20, 300, 4),
+                "M": (None, None, None, None),
+                "U": (None, None, None, None),
+                None: (15, -18, 310, 5),
+            },
+        ),
+        "n5": headline(knee, (11, None, None, None)),
+    }
+    summed = {("national", "NL"): ["n1", "n2", "n3"]}
+    tables: ExactTotals = {
+        ("national", "NL"): {
+            (None,): {"pairs": 75, "change_sum": 25, "change_sum_squares": 2000, "improved": 33},
+            ("F",): {"pairs": 40, "change_sum": -30, "change_sum_squares": 1100, "improved": 15},
+            ("M",): {"pairs": 35, "change_sum": 55, "change_sum_squares": 900, "improved": 18},
+            ("U",): {"pairs": 0, "change_sum": 0, "change_sum_squares": 0, "improved": 0},
+        }
+    }
+    nation = merge(knee, results, MEMBERS, group_tables=tables, summed=summed).group(
+        "national", "NL"
+    )
+    # n5 hid its overall change: nothing bounds a sum of changes, so no range is made up.
+    assert nation.cells[(None,)]["change_sum"].source == "withheld"
+    assert nation.cells[(None,)]["pairs"].value == 75 + 15 + 11
+    assert json.dumps(nation.cells[("M",)]["change_sum"].to_dict(), allow_nan=False)
+    # A negative group total is believed; n5's breakdown of its change is bounded by nothing.
+    assert nation.cells[("F",)]["change_sum"].source == "withheld"
+    node = validate_result(knee, results["n1"], node_id="n1")
+    assert node.contribution(("F",), "change_sum") == (-math.inf, math.inf, True)
+    assert node.contribution((None,), "change_sum") == (-40, -40, False)
+
+
 def test_json_form_marks_unbounded_intervals_as_null() -> None:
     hidden = {"F": (None, None), "M": (None, None), "U": (None, None), None: (None, None)}
     merged = merge(SPEC, {**FULL, "n3": published(SPEC, hidden)}, MEMBERS)

@@ -159,3 +159,21 @@ def test_a_layout_asking_for_more_than_pages_show_is_refused(
     assert _refusals(agent) == ["layout_mismatch"]
     states = [r["state"] for r in agent.state.aggregation.requests()]
     assert states[0] == "refused" and states[1] != "refused"
+
+
+def test_a_negative_sum_goes_only_into_a_layout_that_marks_it_signed(
+    agent: Agent, fake: FakeCoordinator
+) -> None:
+    measures = ["pairs", "change_sum"]
+    cells = {("F",): {"pairs": 12, "change_sum": -30}, ("M",): {"pairs": 4, "change_sum": 9}}
+    agent.state.aggregation.save_exact(7, "t-7", "sha256:x", ["sex"], measures, cells)
+    unsigned = {**LAYOUT, "measures": measures}
+    signed = {**unsigned, "signed": ["change_sum"]}
+    requests = [
+        _request(fake, layout=unsigned, layout_hash=layout_hash(unsigned)),
+        _request(fake, layout=signed, layout_hash=layout_hash(signed), attempt=2),
+    ]
+    answer_requests(agent, requests, Cycle())
+    assert _refusals(agent) == ["layout_mismatch"]
+    states = [r["state"] for r in agent.state.aggregation.requests()]
+    assert states[0] == "refused" and states[1] != "refused"

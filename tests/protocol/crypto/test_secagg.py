@@ -137,3 +137,32 @@ def test_layout_round_trip() -> None:
         unflatten_vector(layout, [1, 2])
     assert layout_hash(layout).startswith("sha256:")
     assert layout_hash({**layout, "measures": ["numerator"]}) != layout_hash(layout)
+
+
+def test_a_signed_sum_masks_and_sums_below_zero() -> None:
+    layout = {
+        "dimensions": ["year"],
+        "measures": ["pairs", "change_sum"],
+        "signed": ["change_sum"],
+        "cells": [[None], [2023], [2024]],
+    }
+    exact = {
+        "a": {(2023,): {"pairs": 3, "change_sum": -40}, (2024,): {"pairs": 2, "change_sum": 7}},
+        "b": {(2023,): {"pairs": 1, "change_sum": -2}},
+        "c": {(2024,): {"pairs": 4, "change_sum": -30}},
+    }
+    vectors = _masked({node: flatten_cells(layout, cells) for node, cells in exact.items()})
+    summed = unflatten_vector(layout, unmask_sum(list(vectors.values())), members=3)
+    assert summed == {
+        (None,): {"pairs": 10, "change_sum": -65},
+        (2023,): {"pairs": 4, "change_sum": -42},
+        (2024,): {"pairs": 6, "change_sum": -23},
+    }
+    # Unsigned, the same negative value cannot be masked at all.
+    unsigned = {k: v for k, v in layout.items() if k != "signed"}
+    with pytest.raises(AggregationError, match="cannot mask"):
+        mask_vector(flatten_cells(unsigned, exact["c"]), "c", {})
+    with pytest.raises(AggregationError, match="too large to mask"):
+        flatten_cells(layout, {(2024,): {"pairs": 1, "change_sum": -(2**52)}})
+    with pytest.raises(AggregationError, match="signed measures"):
+        flatten_cells({**layout, "signed": ["nights"]}, exact["a"])

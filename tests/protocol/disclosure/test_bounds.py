@@ -25,6 +25,7 @@ DIMS = ("region",)
 DEN = MeasureDef("denominator")
 NUM = MeasureDef("numerator", "count", parent="denominator")
 SUM = MeasureDef("days", "sum", parent="denominator")
+CHANGE = MeasureDef("change", "sum", parent="denominator", signed=True)
 
 
 @st.composite
@@ -95,6 +96,36 @@ def test_sums_are_additive_and_unbounded_without_a_margin() -> None:
         measures=measures,
     )
     assert suppressed_bounds(open_ended)[(("a",), "days")] == (0, math.inf)
+
+
+def test_a_signed_sum_may_be_negative_and_a_hidden_one_is_bounded_by_nothing() -> None:
+    cube = region_cube(
+        [
+            {"region": "a", "denominator": 20, "change": -35},
+            {"region": "b", "denominator": None, "change": None},
+            {"region": None, "denominator": 25, "change": -5},
+        ],
+        measures=(DEN, CHANGE),
+    )
+    bounds = suppressed_bounds(cube)
+    assert bounds[(("b",), "change")] == (-math.inf, math.inf)
+    assert bounds[(("b",), "denominator")] == (5, 5)  # the counts' audit is unchanged
+    with pytest.raises(DisclosureError, match=r"days must be a whole number >= 0"):
+        region_cube(
+            [
+                {"region": "a", "denominator": 20, "days": -1},
+                {"region": None, "denominator": 20, "days": -1},
+            ],
+            measures=(DEN, SUM),
+        )
+    with pytest.raises(DisclosureError, match="not the sum of its parts"):
+        region_cube(
+            [
+                {"region": "a", "denominator": 20, "change": -3},
+                {"region": None, "denominator": 20, "change": 3},
+            ],
+            measures=(DEN, CHANGE),
+        )
 
 
 def test_published_values_that_contradict_each_other_are_refused() -> None:
