@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -119,6 +120,7 @@ def ensure_extract(persons: int) -> Path:
     folder = DATA / f"p{persons}"
     # An extract written before the measurement and observation tables existed is written again.
     if not (folder / "measurement.parquet").exists():
+        shutil.rmtree(folder, ignore_errors=True)
         started = time.perf_counter()
         subprocess.run(
             [
