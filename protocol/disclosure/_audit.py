@@ -22,9 +22,10 @@ from ..errors import DisclosureError
 from ._cube import Cube, Key
 from ._lp import LinearSystem, intervals
 
-__all__ = ["AuditResult", "audit", "complement_label", "count_entries"]
+__all__ = ["TOLERANCE", "AuditResult", "audit", "complement_label", "count_entries"]
 
 TOLERANCE = 1e-6
+"""How much narrower than k an interval may look and still pass: LP rounding, nothing more."""
 
 MENDED = 20
 """Points on each side of a newly published value that are mixed pairwise into seeds."""

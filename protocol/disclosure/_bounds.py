@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import DisclosureError
-from ._audit import complement_label
+from ._audit import TOLERANCE, complement_label
 from ._cube import Cube, Key, MeasureDef
 from ._lp import Component, LinearSystem, Row, split
 
@@ -29,8 +29,6 @@ Entry = tuple[Key, str]
 
 Bound = tuple[float, float]
 """``(low, high)`` of one suppressed value; ``high`` is ``math.inf`` when nothing caps it."""
-
-TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DisclosureError
+from ._audit import TOLERANCE
 from ._cube import Cube, Key, MeasureDef
 from ._loaded import LoadedSystem
 from ._lp import LinearSystem, Row, intervals, least_point
@@ -39,8 +40,6 @@ from ._protect import EARLIER_RELEASE, SECONDARY, SUM_FOLLOWS_COUNT, primary_sup
 from ._shown import MIN_MEMBERS, GroupId
 
 __all__ = ["Cell", "GroupTables", "protect_group_tables"]
-
-TOLERANCE = 1e-6
 
 WITHHELD_BEFORE = "withheld before"
 

@@ -12,13 +12,12 @@ open benchmark or a group's figures.
 from __future__ import annotations
 
 from ..errors import AuditFailed, DisclosureError
+from ._audit import TOLERANCE
 from ._bounds import PublishedCube, attacker_system, count_targets
 from ._lp import intervals, least_point
 from ._protect import COMPLEMENT_BELOW_K, DENOMINATOR_SUPPRESSED, primary_reason
 
 __all__ = ["check_published"]
-
-TOLERANCE = 1e-6
 
 
 def check_published(cube: PublishedCube, k: int) -> int:

@@ -14,12 +14,12 @@ from protocol import Cube, MeasureDef, audit, primary_suppression
 from protocol.disclosure._audit import count_entries
 from protocol.disclosure._optimal import (
     _Search,
-    _Table,
     hypercube_suppression,
     near_optimal_suppression,
     optimal_suppression,
     suppression_costs,
 )
+from protocol.disclosure._table import Table
 from tests.protocol.cubes import DEN, NUM, cube_of, cubes, sparse_rows
 
 K = 10
@@ -125,7 +125,7 @@ def test_a_cut_never_excludes_a_pattern_that_passes(cube, k, rng) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cubes(max_dims=2), st.integers(3, 12), st.randoms(use_true_random=False))
 def test_what_a_box_shows_wide_the_audit_finds_wide(cube, k, rng) -> None:
-    table = _Table(cube, k)
+    table = Table(cube, k)
     hidden = np.array([rng.random() < 0.6 for _ in range(table.n)])
     targets = table.targets(hidden)
     shown = table.boxes.shown(hidden, targets)
