@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from demo.loop import NETWORKS, PROVIDERS
+from demo.world import NETWORKS, PROVIDERS
 from protocol import DIMENSIONS, load_spec, measure_defs
 from queries import library_paths
 from tests.reference import load_extract, reference

@@ -41,7 +41,9 @@ from pathlib import Path
 import yaml
 
 from coordinator.client import ApiClient
-from demo.loop import PROVIDERS, _make_node, _register, _serving, _set_up_coordinator
+from demo.loop import _register, _serving, _set_up_coordinator
+from demo.nodes import make_node
+from demo.world import PROVIDERS
 from node.agent import enrol
 from node.config import load_config
 from queries import library_paths
@@ -62,7 +64,7 @@ def prepare(world: Path, persons: int, seed: int) -> None:
     codes, tokens = _register(app, NODES)
     with _serving(app) as url:
         for i, p in enumerate(NODES):
-            config = _make_node(world / "nodes" / p.node_id, p, persons, seed + i, url)
+            config = make_node(world / "nodes" / p.node_id, p, persons, seed + i, url)
             enrol(load_config(config), codes[p.node_id])
         researcher = ApiClient(url, tokens["researcher"])
         coordinator = ApiClient(url, tokens["coordinator"])

@@ -19,7 +19,7 @@ import argparse
 import time
 from pathlib import Path
 
-from demo.loop import NETWORKS, PROVIDERS
+from demo.world import NETWORKS, PROVIDERS
 from node.runner import fetch_finest
 from node.sources import open_source
 from protocol import (

@@ -12,20 +12,14 @@ under one folder, so anyone can recompute a number by hand from
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, closing, contextmanager, suppress
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import click
-import yaml
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -38,102 +32,25 @@ from coordinator.factsheets.publish import publish_factsheets
 from coordinator.keys import create_key_file, load_coordinator_key
 from coordinator.registry.services import add_node, add_organisation, add_region
 from coordinator.rounds.services import round_status
-from node.agent import enrol
-from node.config import load_config
-from protocol import K_FLOOR, LhsError
+from protocol import LhsError
 from queries import library_paths
 
-from .synth import generate
-
-__all__ = [
-    "DEFAULT_PERSONS",
-    "FULL_PERSONS",
-    "NETWORKS",
-    "PROVIDERS",
-    "DemoProvider",
-    "demo_command",
-    "run_demo",
-]
-
-DEFAULT_PERSONS = 10_000
-"""Persons of a mid-sized provider in ``lhs demo``: quick, yet most national counts exact."""
-
-FULL_PERSONS = 40_000
-"""Persons of a mid-sized provider in ``lhs demo --full``: the earlier default size."""
-
-NETWORKS = (
-    ("npz-groningen", "Netwerk Palliatieve Zorg Groningen", "ZK01", "GR"),
-    ("npz-drenthe-noord", "Netwerk Palliatieve Zorg Noord- en Midden-Drenthe", "ZK02", "DR"),
-    ("npz-drenthe-zuidoost", "Netwerk Palliatieve Zorg Zuidoost-Drenthe", "ZK02", "DR"),
-)
-REGIONS = (
-    ("zorgkantoor", "ZK01", "Zorgkantoorregio Groningen"),
-    ("zorgkantoor", "ZK02", "Zorgkantoorregio Drenthe"),
-    ("province", "GR", "Groningen"),
-    ("province", "DR", "Drenthe"),
+from .nodes import poll_all, start_nodes
+from .progress import say, since, timed_progress
+from .world import (
+    ACTION,
+    CYCLE_AS_OF,
+    CYCLE_QUERIES,
+    DEFAULT_PERSONS,
+    DEMO_AREAS,
+    FULL_PERSONS,
+    NETWORKS,
+    PROVIDERS,
+    REGIONS,
+    DemoProvider,
 )
 
-
-@dataclass(frozen=True)
-class DemoProvider:
-    """One demo provider: its node id, organisation, network, size and care style."""
-
-    node_id: str
-    organisation: str
-    network: str
-    size: float
-    site_effect: float
-
-
-PROVIDERS = (
-    DemoProvider("umcg", "Universitair Medisch Centrum Groningen", "npz-groningen", 1.6, 1.25),
-    DemoProvider("martini", "Martini Ziekenhuis", "npz-groningen", 1.0, 1.0),
-    DemoProvider("ommelander", "Ommelander Ziekenhuis", "npz-groningen", 0.6, 0.8),
-    DemoProvider("wilhelmina-assen", "Wilhelmina Ziekenhuis Assen", "npz-drenthe-noord", 0.9, 0.9),
-    DemoProvider("zorggroep-drenthe", "Zorggroep Drenthe", "npz-drenthe-noord", 0.5, 0.7),
-    DemoProvider("hospice-assen", "Hospice Assen", "npz-drenthe-noord", 0.4, 0.6),
-    DemoProvider("treant", "Treant Zorggroep", "npz-drenthe-zuidoost", 1.2, 1.1),
-    DemoProvider("rode-kruis", "Rode Kruis Ziekenhuis Emmen", "npz-drenthe-zuidoost", 0.7, 1.15),
-    DemoProvider("huisartsen-emmen", "Huisartsen Emmen", "npz-drenthe-zuidoost", 0.5, 0.85),
-    # Birth care: two midwife practices and a maternity ward (their extracts are synthetic
-    # populations like the others, so they count the other domains too).
-    DemoProvider(
-        "verloskunde-groningen", "Verloskundigenpraktijk Groningen-Stad", "npz-groningen", 0.3, 0.9
-    ),
-    DemoProvider("verloskunde-emmen", "Verloskundigen Emmen", "npz-drenthe-zuidoost", 0.3, 1.05),
-    DemoProvider(
-        "geboortecentrum-assen", "Geboortecentrum Wilhelmina Assen", "npz-drenthe-noord", 0.4, 1.0
-    ),
-)
-
-
-DEMO_AREAS = ("palliative", "hip_fracture", "birth_care", "knee", "ckd", "colorectal")
-"""The library areas ``lhs demo`` runs by default (``--spec`` names any spec or area)."""
-
-CYCLE_QUERIES = ("hospital_admission_last_30d",)
-"""The specs of the demo's yearly cycle (if run): one, as each round of a cycle costs every
-node a run and secure aggregation; the other indicators are shown once."""
-
-CYCLE_AS_OF = date(2025, 1, 1)
-"""The day the demo's scheduler runs as of: the yearly periods 2022, 2023 and 2024 are due."""
-
-ACTION = {
-    "level": "network",
-    "area": "npz-groningen",
-    "date": "2023-01-01",
-    "text": "Advance care planning discussed with every patient at the start of palliative care",
-}
-"""The demo's improvement action: a network's, between its first and second period."""
-
-
-def _say(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _since(started: float) -> str:
-    """Return the seconds since ``started`` as a short text ("3.2s", "41s")."""
-    seconds = time.perf_counter() - started
-    return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+__all__ = ["demo_command", "run_demo"]
 
 
 @contextmanager
@@ -185,135 +102,6 @@ def _register(app: Flask, providers: Sequence[DemoProvider]) -> tuple[dict[str, 
     return codes, {"researcher": researcher, "coordinator": coordinator}
 
 
-def _size(provider: DemoProvider, persons: int) -> int:
-    """Return the persons in a provider's extract, given those of a mid-sized provider."""
-    return max(int(persons * provider.size), 500)
-
-
-def _make_node(folder: Path, provider: DemoProvider, persons: int, seed: int, url: str) -> Path:
-    """Write a provider's extract and node.yaml; return the config path."""
-    extract = folder / "extract"
-    generate(
-        _size(provider, persons),
-        seed=seed,
-        out=extract,
-        fmt="parquet",
-        site_effect=provider.site_effect,
-    )
-    config = folder / "node.yaml"
-    settings = {
-        "coordinator": url,
-        "node_id": provider.node_id,
-        "keys": "keys",
-        "state": "state",
-        "data": str(extract.resolve()),
-        "min_cell": K_FLOOR,
-        "policy": {"auto_run_library": True},
-    }
-    config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
-    return config
-
-
-class _NodeProcess:
-    """One node's agent, running in its own process until the demo closes it
-    (``demo/node_process.py``)."""
-
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.node_id = config.parent.name
-        self.log = config.parent / "serve.log"
-        with self.log.open("a", encoding="utf-8") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "demo.node_process", str(config)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-
-    def poll(self, last: bool = False) -> tuple[str, str]:
-        """Run one cycle (the ``last``: then stop); return its summary and the seconds it took."""
-        started = time.perf_counter()
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None and stdout is not None
-        try:
-            stdin.write("poll\n")
-            stdin.flush()
-            answer = stdout.readline().strip()
-        except OSError:  # the process ended before it was asked
-            answer = ""
-        status, _, summary = answer.partition(" ")
-        if status != "ok":
-            raise LhsError(f"node {self.node_id} failed: {self._last_log_line()}")
-        took = _since(started)
-        if last:
-            self.stop()  # it closes and exits while the others poll
-        return summary, took
-
-    def _last_log_line(self) -> str:
-        with suppress(subprocess.TimeoutExpired):  # a process still running is ended at close
-            self.process.wait(timeout=30)
-        lines = self.log.read_text(encoding="utf-8").strip().splitlines()
-        last = lines[-1].removeprefix("lhs: error: ") if lines else "no output"
-        return f"{last} (see {self.log})"
-
-    def stop(self) -> None:
-        """Ask the agent to close its state and exit (its stdin ends), without waiting."""
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            with suppress(OSError):  # it has ended already
-                self.process.stdin.close()
-
-    def close(self) -> None:
-        """Stop the agent and wait for it; end it if it does not exit within 30 s."""
-        try:
-            self.stop()
-            self.process.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
-            self.process.wait()
-        finally:
-            if self.process.stdout is not None:
-                self.process.stdout.close()
-
-
-def _poll_all(nodes: Sequence[_NodeProcess], last: bool = False) -> None:
-    """Let every node run one cycle, as many at once as there are cores."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        answers = pool.map(lambda node: node.poll(last), nodes)
-        for node, (summary, took) in zip(nodes, answers, strict=True):
-            _say(f"  node {node.node_id} ({took}): {summary}")
-
-
-def _timed_progress() -> Callable[[str], None]:
-    """Return a progress callback that says each line with the seconds since the last one."""
-    last = [time.perf_counter()]
-
-    def say(line: str) -> None:
-        _say(f"  {line} ({_since(last[0])})")
-        last[0] = time.perf_counter()
-
-    return say
-
-
-def _start_nodes(
-    stack: ExitStack, folder: Path, persons: int, seed: int, codes: dict[str, str], url: str
-) -> list[_NodeProcess]:
-    """Write each provider's extract, enrol its node and start its agent's process."""
-    step = time.perf_counter()
-    nodes: list[_NodeProcess] = []
-    for i, provider in enumerate(PROVIDERS):
-        config = _make_node(folder / provider.node_id, provider, persons, seed + i, url)
-        enrolled = enrol(load_config(config), codes[provider.node_id])
-        # Started now, so its start-up overlaps the next provider's extract.
-        nodes.append(stack.enter_context(closing(_NodeProcess(config))))
-        _say(
-            f"node {provider.node_id}: extract of {_size(provider, persons):,} persons"
-            f" written, enrolled ({enrolled.node_key_id}), agent started"
-        )
-    _say(f"  {len(nodes)} extracts written, nodes enrolled in {_since(step)}")
-    return nodes
-
-
 def _submit(paths: Sequence[Path], url: str, tokens: dict[str, str]) -> list[int]:
     """Submit each spec as the researcher, approve it as the coordinator; return the rounds."""
     step = time.perf_counter()
@@ -328,8 +116,8 @@ def _submit(paths: Sequence[Path], url: str, tokens: dict[str, str]) -> list[int
             {"reason": "demo: a library indicator of the contract"},
         )
         rounds.append(int(answer["round_id"]))
-        _say(f"{spec['id']}: submitted, approved, round {answer['round_id']} open")
-    _say(f"  {len(rounds)} specs submitted and approved in {_since(step)}")
+        say(f"{spec['id']}: submitted, approved, round {answer['round_id']} open")
+    say(f"  {len(rounds)} specs submitted and approved in {since(step)}")
     return rounds
 
 
@@ -350,10 +138,10 @@ def _cycle(app: Flask, queries: Sequence[str], url: str, tokens: dict[str, str])
         app.extensions["lhs_sessions"], key, app.extensions["lhs_settings"], CYCLE_AS_OF
     )
     coordinator.call("POST", "/actions", ACTION)
-    _say(
+    say(
         f"cycle {body['name']!r}: {len(opened)} rounds open for the periods"
         f" {', '.join(sorted({str(o.period_start.year) for o in opened}))}"
-        f" (as of {CYCLE_AS_OF}); one improvement action recorded in {_since(step)}"
+        f" (as of {CYCLE_AS_OF}); one improvement action recorded in {since(step)}"
     )
     return [o.round_id for o in opened]
 
@@ -365,11 +153,11 @@ def _publish(app: Flask, rounds: Sequence[int], out: Path) -> None:
             if status["pending"]:
                 raise LhsError(f"round {round_id}: no answer from {status['pending']}")
         step = time.perf_counter()
-        _say(f"publishing {len(rounds)} rounds: group tables protected jointly...")
+        say(f"publishing {len(rounds)} rounds: group tables protected jointly...")
         publish_factsheets(
-            session, out, list(rounds), title="lhs demo factsheets", progress=_timed_progress()
+            session, out, list(rounds), title="lhs demo factsheets", progress=timed_progress()
         )
-        _say(f"  published in {_since(step)}")
+        say(f"  published in {since(step)}")
 
 
 def run_demo(
@@ -399,11 +187,11 @@ def run_demo(
     codes, tokens = _register(app, PROVIDERS)
     with ExitStack() as stack:  # the node processes: waited for, or ended, however it ends
         with _serving(app) as url:
-            _say(
+            say(
                 f"coordinator on {url}/api/v1 (SQLite in {workdir / 'coordinator-data'}),"
-                f" up in {_since(started)}"
+                f" up in {since(started)}"
             )
-            nodes = _start_nodes(stack, workdir / "nodes", persons, seed, codes, url)
+            nodes = start_nodes(stack, workdir / "nodes", persons, seed, codes, url)
             rounds = _submit(paths, url, tokens)
             queries = [q for q in CYCLE_QUERIES if any(p.stem == q for p in paths)]
             if queries:
@@ -416,13 +204,13 @@ def run_demo(
             polls = ("run and upload results", "send aggregation keys", "send masked cubes")
             for i, poll in enumerate(polls, 1):
                 step = time.perf_counter()
-                _say(f"{len(nodes)} nodes poll: {poll} (one process each)...")
-                _poll_all(nodes, last=i == len(polls))
-                _say(f"  poll done in {_since(step)}")
+                say(f"{len(nodes)} nodes poll: {poll} (one process each)...")
+                poll_all(nodes, last=i == len(polls))
+                say(f"  poll done in {since(step)}")
         out = workdir / "factsheets"
         _publish(app, rounds, out)
     index = out / "index.html"
-    _say(f"done in {_since(started)}")
+    say(f"done in {since(started)}")
     if serve:
         _serve_until_stopped(app)
     return index

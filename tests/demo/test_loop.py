@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from demo.loop import NETWORKS, PROVIDERS
+from demo.world import NETWORKS, PROVIDERS
 from lhs.cli import cli
 from protocol import K_FLOOR, load_spec, measure_defs
 from queries import library_paths

@@ -15,7 +15,8 @@ import yaml
 
 import demo.loop
 from coordinator import create_app
-from demo.loop import DEFAULT_PERSONS, FULL_PERSONS, _NodeProcess
+from demo.nodes import NodeProcess
+from demo.world import DEFAULT_PERSONS, FULL_PERSONS
 from protocol import LhsError
 from tests.cli import run
 
@@ -80,7 +81,7 @@ def test_a_failing_node_is_one_line_naming_it(tmp_path: Path) -> None:
     config = folder / "node.yaml"
     settings = {"coordinator": "http://127.0.0.1:9", "node_id": "broken", "data": str(folder)}
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    node = _NodeProcess(config)
+    node = NodeProcess(config)
     try:
         with pytest.raises(LhsError, match=r"node broken failed: .*enrol first") as failed:
             node.poll()
