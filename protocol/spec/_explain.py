@@ -6,6 +6,7 @@ import textwrap
 
 from ._events import EventCriterion, Window
 from ._explain_values import (
+    code_lists,
     describe_condition,
     describe_range,
     describe_unit,
@@ -21,20 +22,10 @@ from ._measures import (
     UnitsWithValueMeasure,
 )
 from ._model import QuerySpec
-from ._omop import EVENT_TABLES
+from ._omop import EVENT_TABLES, concept_label
 from ._vocabulary import DIMENSIONS
 
 __all__ = ["explain"]
-
-CONCEPT_NAMES: dict[int, str] = {
-    9201: "inpatient visit",
-    9202: "outpatient visit",
-    9203: "emergency room visit",
-    262: "emergency room and inpatient visit",
-    32037: "intensive care",
-    8507: "male",
-    8532: "female",
-}
 
 ANCHOR_NAMES = {
     "death_date": "the date of death",
@@ -72,25 +63,6 @@ def describe_window(window: Window, default_anchor: str, what: str = "dated") ->
     return f"{what} at any time from {_relative(low, anchor)} (inclusive)"
 
 
-def _codes(criterion: EventCriterion) -> list[str]:
-    parts = []
-    if criterion.icd10:
-        parts.append("ICD-10 " + ", ".join(criterion.icd10))
-    if criterion.atc:
-        parts.append("ATC " + ", ".join(criterion.atc))
-    if criterion.source_codes:
-        parts.append("source codes " + ", ".join(criterion.source_codes))
-    if criterion.loinc:
-        parts.append("LOINC " + ", ".join(criterion.loinc))
-    if criterion.concepts:
-        named = [
-            f"{c} ({CONCEPT_NAMES[c]})" if c in CONCEPT_NAMES else str(c)
-            for c in criterion.concepts
-        ]
-        parts.append("OMOP concept " + ", ".join(named))
-    return parts
-
-
 def describe_event(criterion: EventCriterion, default_anchor: str) -> list[str]:
     """Describe an event criterion as a few lines of plain language."""
     info = EVENT_TABLES[criterion.table]
@@ -98,7 +70,7 @@ def describe_event(criterion: EventCriterion, default_anchor: str) -> list[str]:
     lines = [f"{count} {info.label} ({criterion.table} row)"]
     if criterion.label:
         lines[0] += f": {criterion.label}"
-    codes = _codes(criterion)
+    codes = code_lists(criterion)
     if codes:
         how = " (source codes match by prefix after removing dots, any case)"
         lines.append("with " + " or ".join(codes) + (how if criterion.any_codes else ""))
@@ -148,10 +120,7 @@ def explain(spec: QuerySpec, min_cell: int | None = None) -> str:
         out.append(f"  - {first}")
         out.extend("      " + line for line in rest)
     else:
-        kinds = ", ".join(
-            f"{c} ({CONCEPT_NAMES[c]})" if c in CONCEPT_NAMES else str(c)
-            for c in cohort.visit_concepts
-        )
+        kinds = ", ".join(map(concept_label, cohort.visit_concepts))
         out.append(
             "  - visits (visit_occurrence rows)"
             + (f" of concept {kinds}" if kinds else "")

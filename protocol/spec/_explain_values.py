@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ._events import IndexEvent, ValueCondition, ValueRange
+from ._events import EventCriterion, IndexEvent, ValueCondition, ValueRange
 from ._measures import ChosenValue, SumValueMeasure, UnitsWithValueMeasure
 from ._model import Cohort
-from ._omop import EVENT_TABLES
+from ._omop import EVENT_TABLES, concept_label
 
 __all__ = [
+    "code_lists",
     "describe_condition",
     "describe_index_event",
     "describe_range",
@@ -48,26 +49,27 @@ def describe_condition(condition: ValueCondition) -> str:
     return " and ".join(parts)
 
 
-def _codes(event: IndexEvent) -> str:
+def code_lists(criterion: EventCriterion | IndexEvent) -> list[str]:
+    """Return each code list an event names ("ICD-10 C00, C97", ...), for "with ... or ..."."""
     parts = []
-    if event.icd10:
-        parts.append("ICD-10 " + ", ".join(event.icd10))
-    if event.atc:
-        parts.append("ATC " + ", ".join(event.atc))
-    if event.source_codes:
-        parts.append("source codes " + ", ".join(event.source_codes))
-    if event.loinc:
-        parts.append("LOINC " + ", ".join(event.loinc))
-    if event.concepts:
-        parts.append("OMOP concept " + ", ".join(map(str, event.concepts)))
-    return " or ".join(parts)
+    if criterion.icd10:
+        parts.append("ICD-10 " + ", ".join(criterion.icd10))
+    if criterion.atc:
+        parts.append("ATC " + ", ".join(criterion.atc))
+    if criterion.source_codes:
+        parts.append("source codes " + ", ".join(criterion.source_codes))
+    if criterion.loinc:
+        parts.append("LOINC " + ", ".join(criterion.loinc))
+    if criterion.concepts:
+        parts.append("OMOP concept " + ", ".join(map(concept_label, criterion.concepts)))
+    return parts
 
 
 def describe_index_event(event: IndexEvent) -> list[str]:
     """Describe the rows a cohort's units are made of."""
     info = EVENT_TABLES[event.table]
     lines = [f"{info.label} ({event.table} rows)" + (f": {event.label}" if event.label else "")]
-    codes = _codes(event)
+    codes = " or ".join(code_lists(event))
     if codes:
         how = " (codes match by prefix after removing dots, any case)" if event.any_codes else ""
         lines.append(f"with {codes}{how}")
@@ -113,7 +115,7 @@ def describe_value(value: ChosenValue, describe_window: object) -> list[str]:
     which = "earliest" if value.choose == "first" else "latest"
     label = f" ({value.label})" if value.label else ""
     lines = [f"a value {value.name!r}{label}: the {which} {info.label} ({event.table} row)"]
-    codes = _codes(event)
+    codes = " or ".join(code_lists(event))
     if codes:
         lines.append(f"with {codes} (codes match by prefix after removing dots, any case)")
     if event.value_range is not None:

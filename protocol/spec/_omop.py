@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "CONCEPT_NAMES",
     "EVENT_TABLES",
     "GENDER_CONCEPTS",
     "OPTIONAL_TABLES",
     "TABLES",
     "ColumnType",
     "EventTable",
+    "concept_label",
 ]
 
 ColumnType = Literal["integer", "date", "text", "number"]
@@ -87,6 +89,23 @@ OPTIONAL_TABLES = frozenset({"measurement", "observation"})
 
 GENDER_CONCEPTS: dict[int, str] = {8507: "M", 8532: "F"}
 """Gender concept -> sex code; any other value is ``U``."""
+
+CONCEPT_NAMES: dict[int, str] = {
+    9201: "inpatient visit",
+    9202: "outpatient visit",
+    9203: "emergency room visit",
+    262: "emergency room and inpatient visit",
+    32037: "intensive care",
+    8507: "male",
+    8532: "female",
+}
+"""Plain names of the concepts the library's specs name, for explanations."""
+
+
+def concept_label(concept: int) -> str:
+    """Return a concept id with its plain name when it has one: ``9201 (inpatient visit)``."""
+    name = CONCEPT_NAMES.get(concept)
+    return f"{concept} ({name})" if name else str(concept)
 
 
 @dataclass(frozen=True)
