@@ -41,6 +41,7 @@ __all__ = [
     "current_user",
     "init_app",
     "label",
+    "logged_in_user",
     "login_required",
     "safe_next",
 ]
@@ -86,6 +87,13 @@ def current_user() -> User | None:
         user_id = session.get("user_id")
         g.web_user = get_session().get(User, user_id) if isinstance(user_id, int) else None
     return g.web_user
+
+
+def logged_in_user() -> User:
+    """Return the person a ``login_required`` view serves (the decorator made sure of one)."""
+    user = current_user()
+    assert user is not None, "only for views behind login_required"
+    return user
 
 
 def safe_next(target: str | None) -> str | None:

@@ -20,7 +20,7 @@ from ..db import get_session
 from ..factsheets.publish import latest_rounds, publish_factsheets
 from ..factsheets.views import factsheets_dir
 from ..rounds.services import round_status
-from .base import bp, current_user, login_required
+from .base import bp, logged_in_user, login_required
 from .tables import page_csv
 
 __all__ = ["download", "publish", "publishing_page"]
@@ -37,8 +37,7 @@ def _published_index() -> dict[str, Any] | None:
 @login_required(doing="read published figures")
 def publishing_page() -> str:
     """Show what is published (with downloads) and, to a coordinator, what would be."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     db = get_session()
     pending = []
     if user.role in CAN_DECIDE:
@@ -50,8 +49,7 @@ def publishing_page() -> str:
 @login_required(CAN_DECIDE, "publish factsheets")
 def publish() -> Response:
     """Protect, merge and write the latest answered round of every query as factsheets."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     db = get_session()
     rounds = latest_rounds(db)
     if not rounds:

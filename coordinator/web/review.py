@@ -17,7 +17,7 @@ from ..db import get_session
 from ..errors import BadRequest
 from ..review import services
 from ..rounds.services import list_rounds
-from .base import bp, current_user, login_required
+from .base import bp, logged_in_user, login_required
 
 __all__ = ["approve", "reject", "review_queue", "spec_page"]
 
@@ -26,8 +26,7 @@ __all__ = ["approve", "reject", "review_queue", "spec_page"]
 @login_required(CAN_DECIDE, "review specs")
 def review_queue() -> str:
     """List the specs waiting for a decision, oldest first (first come, first reviewed)."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     waiting = services.list_specs(get_session(), user, "submitted")[::-1]
     needed = app_settings().approvals
     rows = [(spec, services.approval_status(spec, user, needed)) for spec in waiting]
@@ -38,8 +37,7 @@ def review_queue() -> str:
 @login_required(doing="read specs")
 def spec_page(ref: str) -> str:
     """Show one spec with everything a reviewer needs, and the decision forms to a coordinator."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     db = get_session()
     spec = services.visible_spec(db, ref, user)
     parsed = parse_spec(spec.yaml, source=spec.spec_hash)
@@ -70,8 +68,7 @@ def _deadline_days() -> int | None:
 @login_required(CAN_DECIDE, "approve specs")
 def approve(ref: str) -> Response:
     """Approve with a reason; the last approval needed opens a round."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     db = get_session()
     round_ = services.approve(
         db,
@@ -94,8 +91,7 @@ def approve(ref: str) -> Response:
 @login_required(CAN_DECIDE, "reject specs")
 def reject(ref: str) -> Response:
     """Reject with a reason."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     db = get_session()
     services.reject(db, user, ref, request.form.get("reason"))
     db.commit()

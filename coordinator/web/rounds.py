@@ -6,7 +6,7 @@ from flask import render_template
 
 from ..db import get_session
 from ..rounds.services import list_rounds, visible_round
-from .base import bp, current_user, login_required
+from .base import bp, logged_in_user, login_required
 from .progress import node_progress
 
 __all__ = ["round_page", "rounds_page"]
@@ -16,8 +16,7 @@ __all__ = ["round_page", "rounds_page"]
 @login_required(doing="read rounds")
 def rounds_page() -> str:
     """List the rounds the person may read, newest first."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     return render_template("rounds.html", rounds=list_rounds(get_session(), user))
 
 
@@ -25,8 +24,7 @@ def rounds_page() -> str:
 @login_required(doing="read rounds")
 def round_page(round_id: int) -> str:
     """Show one round: its spec, k, deadline, and where each node is."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     db = get_session()
     status = visible_round(db, round_id, user)
     # The API shows a researcher the same per-node states of their own round.

@@ -16,7 +16,7 @@ from ..api.errors import note_refusal
 from ..db import get_session
 from ..errors import BadRequest, ServiceError
 from ..review import services
-from .base import bp, current_user, login_required
+from .base import bp, logged_in_user, login_required
 
 __all__ = ["my_specs", "new_spec"]
 
@@ -25,8 +25,7 @@ __all__ = ["my_specs", "new_spec"]
 @login_required(doing="read specs")
 def my_specs() -> str:
     """List the specs the person may read (a researcher's own), newest first."""
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     specs = services.list_specs(get_session(), user)
     return render_template("specs.html", specs=specs)
 
@@ -84,8 +83,7 @@ def new_spec() -> Response | tuple[str, int]:
 
 
 def _submit(text: str, checked: dict[str, Any]) -> Response | tuple[str, int]:
-    user = current_user()
-    assert user is not None
+    user = logged_in_user()
     db = get_session()
     try:
         spec, created = services.submit(db, user, text)
