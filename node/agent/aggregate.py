@@ -67,7 +67,8 @@ def _verify(agent: Agent, envelope: Any) -> AggRequest:
         raise _Refused("bad_signature", str(exc)) from None
 
 
-def _cube(agent: Agent, request: AggRequest) -> dict[str, Any]:
+def _vector(agent: Agent, request: AggRequest) -> list[int]:
+    """Return this node's exact values of the request's layout, checked to fit its cube."""
     cube = agent.state.aggregation.exact(request.round_id)
     if cube is None:
         raise _Refused("unknown_round", f"this node holds no result of round {request.round_id}")
@@ -82,12 +83,12 @@ def _cube(agent: Agent, request: AggRequest) -> dict[str, Any]:
         raise _Refused(
             "layout_mismatch", f"the layout does not fit this node's cube: {exc}"
         ) from None
+    if not (same and fits):
+        raise _Refused("layout_mismatch", "the layout's hash, dimensions or measures differ")
     if min(vector, default=0) < 0:
         # Only a measure the layout marks signed may be negative, and it goes in shifted.
         raise _Refused("layout_mismatch", "the layout does not mark a negative measure signed")
-    if not (same and fits):
-        raise _Refused("layout_mismatch", "the layout's hash, dimensions or measures differ")
-    return cube
+    return vector
 
 
 def _key_payload(agent: Agent, request: AggRequest) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def _key_payload(agent: Agent, request: AggRequest) -> dict[str, Any]:
     return agg_key_payload(request, agent.node_id, public)
 
 
-def _share_payload(agent: Agent, request: AggRequest, cube: dict[str, Any]) -> dict[str, Any]:
+def _share_payload(agent: Agent, request: AggRequest, vector: list[int]) -> dict[str, Any]:
     raw = agent.state.aggregation.key(request.round_id, request.group, request.attempt)
     keys = request.payload.get("keys")
     if raw is None:
@@ -119,7 +120,6 @@ def _share_payload(agent: Agent, request: AggRequest, cube: dict[str, Any]) -> d
         )
     except ProtocolError as exc:
         raise _Refused("wrong_keys", str(exc)) from None
-    vector = flatten_cells(request.payload["layout"], cube["cells"])
     return agg_share_payload(request, agent.node_id, mask_vector(vector, agent.node_id, seeds))
 
 
@@ -137,11 +137,11 @@ def _prepare(agent: Agent, envelope: Any) -> bytes:
             attempt=request.attempt,
         )
         return canonical_json(sign(payload, agent.node_key, agent.node_id))
-    cube = _cube(agent, request)
+    vector = _vector(agent, request)
     if request.kind == "key":
         payload = _key_payload(agent, request)
     else:
-        payload = _share_payload(agent, request, cube)
+        payload = _share_payload(agent, request, vector)
     return canonical_json(sign(payload, agent.node_key, agent.node_id))
 
 

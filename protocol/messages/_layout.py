@@ -73,7 +73,8 @@ def flatten_cells(layout: Mapping[str, Any], cells: Mapping[Key, Mapping[str, in
             if values is not None:
                 for i, value in enumerate(row):
                     values[i] += value
-    shift = [SIGNED_OFFSET if m in _signed(layout) else 0 for m in measures]
+    signed = _signed(layout)
+    shift = [SIGNED_OFFSET if m in signed else 0 for m in measures]
     out = []
     for values in sums.values():
         for value, offset in zip(values, shift, strict=True):
@@ -91,7 +92,8 @@ def unflatten_vector(
     if len(vector) != len(keys) * len(measures):
         raise AggregationError(f"a vector of {len(vector)} values does not fit the layout")
     width = len(measures)
-    shift = [members * SIGNED_OFFSET if m in _signed(layout) else 0 for m in measures]
+    signed = _signed(layout)
+    shift = [members * SIGNED_OFFSET if m in signed else 0 for m in measures]
     return {
         key: {
             m: value - offset
