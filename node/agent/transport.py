@@ -9,6 +9,7 @@ Every call has a timeout and a cap on the size of the answer.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class Answer:
     body: dict[str, Any]
 
 
+@functools.cache
 def software() -> str:
     """Return what this node runs, as its polls name it (``lhs 0.1.0``)."""
     try:
